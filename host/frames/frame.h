@@ -1,0 +1,41 @@
+#pragma once
+// Frame: decoded pixels as an analyzer sees them. `image` either owns its pixels (decoded or converted) or
+// wraps bytes someone else owns (RAW body, gRPC message, shared-memory mapping) without copying: the
+// caller keeps that owner alive until processing ends.
+
+#include <ava_plugin.h>
+
+#include <opencv2/core/mat.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace ava::frames {
+
+struct Frame {
+    cv::Mat image;
+    ava_pixel_format format = AVA_PIXEL_FORMAT_UNKNOWN;
+    std::uint64_t timestamp = 0;
+
+    ava_frame to_abi() const noexcept
+    {
+        ava_frame frame{};
+        frame.struct_size = sizeof frame;
+        frame.data = image.data;
+        frame.width = static_cast<std::uint32_t>(image.cols);
+        frame.height = static_cast<std::uint32_t>(image.rows);
+        frame.stride_bytes = static_cast<std::uint32_t>(image.step[0]);
+        frame.pixel_format = format;
+        frame.timestamp = timestamp;
+        return frame;
+    }
+};
+
+// Bad input from the sender (the frame cannot be decoded or does not match its description): 400 for
+// HTTP, INVALID_ARGUMENT for gRPC. what() says what was wrong.
+class FrameError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace ava::frames

@@ -1,0 +1,36 @@
+#pragma once
+// Turns received bytes into a Frame: compressed images decoded once with OpenCV; raw pixels wrapped in
+// place when analyzers can read them as they are, converted once otherwise. Throws FrameError.
+
+#include "frame.h"
+#include "pixel_format.h"
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace ava::frames {
+
+enum class ImageEncoding { jpeg, png, bmp };
+
+std::string_view name_of(ImageEncoding encoding);
+
+// Checks that the bytes are a complete image of the stated encoding (a truncated JPEG or PNG is refused,
+// not half-decoded), then decodes to BGR24.
+Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding);
+
+struct RawLayout {
+    RawPixelFormat format = RawPixelFormat::bgr24;
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+    std::uint64_t stride = 0; // 0: rows are packed
+};
+
+// Validates a raw layout on its own (dimensions, stride): used at stream set-up before any frame arrives.
+void validate_raw_layout(const RawLayout& layout);
+
+// `bytes` must hold exactly the frame the layout describes. Native formats are wrapped without a copy
+// (the Frame then points into `bytes`); others are converted to BGR24.
+Frame wrap_raw(std::span<const std::uint8_t> bytes, const RawLayout& layout);
+
+} // namespace ava::frames

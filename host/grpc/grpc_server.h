@@ -1,0 +1,30 @@
+#pragma once
+// GrpcServer: the gRPC extension front-end (MediaGraphExtension.ProcessMediaStream).
+
+#include "routing/router.h"
+#include "runtime/frame_workers.h"
+#include "runtime/host_options.h"
+
+#include <cstdint>
+#include <memory>
+
+namespace ava::grpc_frontend {
+
+class GrpcServer {
+public:
+    GrpcServer(const runtime::HostOptions& options, const routing::Router& router, runtime::FrameWorkers& workers);
+    GrpcServer(const GrpcServer&) = delete;
+    GrpcServer& operator=(const GrpcServer&) = delete;
+    ~GrpcServer();
+
+    // Binds and starts serving; returns the bound port. Throws std::runtime_error when it cannot bind.
+    std::uint16_t start();
+    // Stops taking new streams; open streams finish the frames they have in flight.
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace ava::grpc_frontend

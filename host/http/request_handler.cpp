@@ -1,0 +1,294 @@
+#include "request_handler.h"
+
+#include "frames/frame_decoder.h"
+#include "inferences/json_writer.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <map>
+
+namespace ava::http {
+namespace {
+
+constexpr std::string_view request_id_header = "x-ms-client-request-id";
+constexpr std::string_view pipeline_header = "x-ms-live-pipeline";
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+struct ContentType {
+    std::string media_type;
+    std::map<std::string, std::string> parameters;
+};
+
+ContentType parse_content_type(std::string_view value)
+{
+    ContentType out;
+    auto semi = value.find(';');
+    out.media_type = lower(trim(value.substr(0, semi)));
+    while (semi != std::string_view::npos) {
+        value = value.substr(semi + 1);
+        semi = value.find(';');
+        const auto item = trim(value.substr(0, semi));
+        const auto eq = item.find('=');
+        if (eq != std::string_view::npos) {
+            auto v = trim(item.substr(eq + 1));
+            if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+                v = v.substr(1, v.size() - 2);
+            }
+            out.parameters[lower(trim(item.substr(0, eq)))] = std::string(v);
+        }
+    }
+    return out;
+}
+
+std::uint64_t raw_number(const ContentType& type, const char* name, bool required)
+{
+    const auto it = type.parameters.find(name);
+    if (it == type.parameters.end()) {
+        if (required) {
+            throw frames::FrameError(std::string("image/x-raw needs a '") + name +
+                                     "' parameter: image/x-raw; width=W; height=H; format=bgr24[; stride=S]");
+        }
+        return 0;
+    }
+    std::uint64_t value = 0;
+    const auto& text = it->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value > UINT32_MAX) {
+        throw frames::FrameError(std::string("image/x-raw parameter '") + name + "' is not a valid number: '" + text + "'");
+    }
+    return value;
+}
+
+frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t> body)
+{
+    if (type.media_type == "image/jpeg" || type.media_type == "image/jpg") {
+        return frames::decode_image(body, frames::ImageEncoding::jpeg);
+    }
+    if (type.media_type == "image/png") {
+        return frames::decode_image(body, frames::ImageEncoding::png);
+    }
+    if (type.media_type == "image/bmp" || type.media_type == "image/x-ms-bmp") {
+        return frames::decode_image(body, frames::ImageEncoding::bmp);
+    }
+    // image/x-raw
+    frames::RawLayout layout;
+    const auto format = type.parameters.find("format");
+    const auto parsed = format != type.parameters.end() ? frames::parse_raw_pixel_format(format->second) : std::nullopt;
+    if (!parsed) {
+        throw frames::FrameError("image/x-raw needs 'format' to be one of bgr24, rgb24, bgra, rgba, argb, abgr, gray8, "
+                                 "yuv420p, rgb565le, rgb565be, rgb555le, rgb555be");
+    }
+    layout.format = *parsed;
+    layout.width = static_cast<std::uint32_t>(raw_number(type, "width", true));
+    layout.height = static_cast<std::uint32_t>(raw_number(type, "height", true));
+    layout.stride = raw_number(type, "stride", false);
+    return frames::wrap_raw(body, layout);
+}
+
+bool is_supported_media_type(std::string_view media_type)
+{
+    return media_type == "image/jpeg" || media_type == "image/jpg" || media_type == "image/png" ||
+           media_type == "image/bmp" || media_type == "image/x-ms-bmp" || media_type == "image/x-raw";
+}
+
+Response make_response(const Request& request, beast_http::status status)
+{
+    Response response{status, request.version()};
+    response.set(beast_http::field::server, "ava-extension-host");
+    response.keep_alive(request.keep_alive());
+    if (const auto id = request.find(request_id_header); id != request.end()) {
+        response.set(request_id_header, id->value());
+    }
+    return response;
+}
+
+Response json_response(const Request& request, beast_http::status status, std::string body)
+{
+    auto response = make_response(request, status);
+    response.set(beast_http::field::content_type, "application/json");
+    response.body() = std::move(body);
+    response.prepare_payload();
+    return response;
+}
+
+std::string_view code_of(beast_http::status status)
+{
+    switch (status) {
+    case beast_http::status::bad_request:
+        return "BadRequest";
+    case beast_http::status::unauthorized:
+        return "Unauthorized";
+    case beast_http::status::not_found:
+        return "NotFound";
+    case beast_http::status::method_not_allowed:
+        return "MethodNotAllowed";
+    case beast_http::status::unsupported_media_type:
+        return "UnsupportedMediaType";
+    case beast_http::status::service_unavailable:
+        return "ServerBusy";
+    default:
+        return "InternalServerError";
+    }
+}
+
+std::string iso_time(std::chrono::system_clock::time_point t)
+{
+    const auto seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+} // namespace
+
+RequestHandler::RequestHandler(const routing::Router& router, const loading::AnalyzerRegistry& registry,
+                               security::Credentials credentials)
+    : router_(router), registry_(registry), credentials_(std::move(credentials))
+{
+}
+
+Response RequestHandler::error(const Request& request, beast_http::status status, std::string_view message)
+{
+    return json_response(request, status, inferences::error_json(code_of(status), message));
+}
+
+std::optional<Response> RequestHandler::answer_directly(const Request& request) const
+{
+    const auto target = std::string_view(request.target());
+    const auto path = target.substr(0, target.find('?'));
+    if (request.method() == beast_http::verb::get && path == "/healthz") {
+        return json_response(request, beast_http::status::ok, R"({"status":"ok"})");
+    }
+    if (!security::authorize(credentials_, std::string_view(request[beast_http::field::authorization]))) {
+        auto response = error(request, beast_http::status::unauthorized, "missing or wrong credentials");
+        response.set(beast_http::field::www_authenticate, R"(Basic realm="ava-extension-host", Bearer)");
+        return response;
+    }
+    if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
+        return listing(request);
+    }
+    if (request.method() != beast_http::verb::post) {
+        auto response = error(request, beast_http::status::method_not_allowed,
+                              "method " + std::string(request.method_string()) + " is not allowed: POST an image");
+        response.set(beast_http::field::allow, "POST");
+        return response;
+    }
+    const auto type = parse_content_type(request[beast_http::field::content_type]);
+    if (!is_supported_media_type(type.media_type)) {
+        return error(request, beast_http::status::bad_request,
+                     "unsupported Content-Type '" + std::string(request[beast_http::field::content_type]) +
+                         "': expected image/jpeg, image/png, image/bmp or image/x-raw");
+    }
+    if (request.body().empty()) {
+        return error(request, beast_http::status::bad_request, "empty body: POST the image bytes");
+    }
+    return std::nullopt;
+}
+
+Response RequestHandler::analyze(const Request& request) const
+{
+    const auto target = std::string_view(request.target());
+    const auto question = target.find('?');
+    const auto path = target.substr(0, question);
+    const auto query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    std::string pipeline(request[pipeline_header]);
+    try {
+        if (pipeline.empty()) {
+            // "pipeline" query parameter: the same as the header, for clients that cannot set headers.
+            pipeline = routing::query_value(query, "pipeline").value_or("");
+        }
+        const auto route = router_.resolve_http(path, query, pipeline);
+        const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body());
+        loading::StreamInfo info;
+        info.pipeline_name = pipeline;
+        info.route = route.route;
+        info.parameters_json = route.parameters_json;
+        const auto session = route.analyzer->open_session(info);
+        const auto inferences = session->process(frame);
+        if (inferences.empty()) {
+            auto response = make_response(request, beast_http::status::no_content);
+            response.prepare_payload();
+            return response;
+        }
+        return json_response(request, beast_http::status::ok, inferences::to_json(inferences));
+    } catch (const routing::RouteError& e) {
+        return error(request,
+                     e.kind() == routing::RouteError::Kind::not_found ? beast_http::status::not_found
+                                                                      : beast_http::status::bad_request,
+                     e.what());
+    } catch (const frames::FrameError& e) {
+        return error(request, beast_http::status::bad_request, e.what());
+    } catch (const loading::AnalyzerError& e) {
+        if (e.is_callers_fault()) {
+            return error(request, beast_http::status::bad_request, e.what());
+        }
+        spdlog::error("POST {}: analyzer failed: {}", path, e.what());
+        return error(request, beast_http::status::internal_server_error, e.what());
+    } catch (const std::exception& e) {
+        spdlog::error("POST {}: {}", path, e.what());
+        return error(request, beast_http::status::internal_server_error, e.what());
+    }
+}
+
+Response RequestHandler::listing(const Request& request) const
+{
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    w.Key("analyzers");
+    w.StartArray();
+    for (const auto& analyzer : registry_.list()) {
+        const auto& library = analyzer->library();
+        w.StartObject();
+        w.Key("name");
+        w.String(analyzer->name().c_str());
+        w.Key("version");
+        w.String(library.version().c_str());
+        w.Key("abiVersion");
+        w.String(library.abi_version().c_str());
+        w.Key("description");
+        w.String(library.description().c_str());
+        w.Key("source");
+        w.String(library.source().c_str());
+        w.Key("loadedAt");
+        w.String(iso_time(library.load_time()).c_str());
+        w.Key("state");
+        w.String("active");
+        w.EndObject();
+    }
+    w.EndArray();
+    w.Key("routes");
+    w.StartArray();
+    for (const auto& path : router_.http_paths()) {
+        w.String(path.c_str());
+    }
+    w.EndArray();
+    w.EndObject();
+    return json_response(request, beast_http::status::ok, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+} // namespace ava::http

@@ -1,0 +1,58 @@
+#pragma once
+// PluginLibrary: one loaded plugin .so, its ABI checked, kept alive by shared_ptr for as long as any
+// analyzer instance or session made from it exists (hot reload unloads a version only when unused).
+
+#include <ava_plugin.h>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace ava::loading {
+
+// Why a plugin was refused; what() is the one log line an operator needs.
+class PluginLoadError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class PluginLibrary {
+    struct Key { explicit Key() = default; }; // only load() can name it, so only load() constructs
+
+public:
+    // Shadow-copies `source` into `shadow_dir` under a unique name, dlopens the copy, looks up the entry
+    // symbol and checks the ABI. Loading a private copy means a second version of the same file gets a new
+    // handle (dlopen of the same path would return the old one) and overwriting the file in the plugins
+    // folder can never change code that is running. Throws PluginLoadError.
+    static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& source,
+                                               const std::filesystem::path& shadow_dir);
+
+    PluginLibrary(const PluginLibrary&) = delete;
+    PluginLibrary& operator=(const PluginLibrary&) = delete;
+    ~PluginLibrary();
+
+    const ava_plugin_descriptor& descriptor() const noexcept { return *descriptor_; }
+    std::string name() const { return descriptor_->name; }
+    std::string version() const { return descriptor_->version; }
+    std::string description() const { return descriptor_->description != nullptr ? descriptor_->description : ""; }
+    std::string abi_version() const;
+    const std::filesystem::path& source() const noexcept { return source_; }
+    const std::filesystem::path& loaded_path() const noexcept { return shadow_; }
+    std::chrono::system_clock::time_point load_time() const noexcept { return load_time_; }
+
+    PluginLibrary(Key, std::filesystem::path source, std::filesystem::path shadow);
+
+private:
+
+    std::filesystem::path source_;
+    std::filesystem::path shadow_;
+    boost::dll::shared_library library_;
+    const ava_plugin_descriptor* descriptor_ = nullptr;
+    std::chrono::system_clock::time_point load_time_;
+};
+
+} // namespace ava::loading

@@ -1,0 +1,28 @@
+#pragma once
+// RouteTable: which analyzer (with which parameters) serves which URL path, extension_configuration value
+// and live pipeline. Immutable once built; the Router swaps whole tables on reconfiguration, so a stream
+// that resolved its route keeps it.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ava::routing {
+
+struct Route {
+    std::string analyzer;
+    std::string parameters_json = "{}"; // JSON object handed to the analyzer session
+    // What selects this route; a route may carry several. Precedence when more than one matches a request:
+    // live pipeline > HTTP path / extension_configuration > the default route.
+    std::optional<std::string> http_path;               // e.g. "/faces"
+    std::optional<std::string> extension_configuration; // exact string match
+    std::optional<std::string> pipeline;                // live pipeline (graph_instance_name)
+};
+
+struct RouteTable {
+    std::string default_analyzer = "color_intensity"; // what "/score" and an empty extension_configuration reach
+    std::string default_path = "/score";
+    std::vector<Route> routes;
+};
+
+} // namespace ava::routing

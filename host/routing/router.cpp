@@ -1,0 +1,276 @@
+#include "router.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+namespace ava::routing {
+namespace {
+
+rapidjson::Document parse_object(std::string_view json, std::string_view what)
+{
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    if (doc.HasParseError()) {
+        throw RouteError(RouteError::Kind::bad_request, std::string(what) + " is not valid JSON: " +
+                                                            rapidjson::GetParseError_En(doc.GetParseError()) +
+                                                            " at offset " + std::to_string(doc.GetErrorOffset()));
+    }
+    if (!doc.IsObject()) {
+        throw RouteError(RouteError::Kind::bad_request, std::string(what) + " must be a JSON object");
+    }
+    return doc;
+}
+
+std::string to_string(const rapidjson::Value& value)
+{
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    value.Accept(writer);
+    return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string percent_decode(std::string_view in)
+{
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out.push_back(' ');
+        } else if (in[i] == '%') {
+            unsigned value = 0;
+            if (i + 2 >= in.size() || std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16).ptr != in.data() + i + 3) {
+                throw RouteError(RouteError::Kind::bad_request, "bad percent-escape in query string");
+            }
+            out.push_back(static_cast<char>(value));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+// Query values that read fully as numbers or booleans become JSON numbers/booleans, so plugins check
+// types once whatever the transport.
+void add_typed(rapidjson::Document& doc, const std::string& key, const std::string& value)
+{
+    auto& a = doc.GetAllocator();
+    rapidjson::Value name(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), a);
+    doc.RemoveMember(name);
+    double number = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (!value.empty() && ec == std::errc() && end == value.data() + value.size()) {
+        doc.AddMember(name, rapidjson::Value(number), a);
+    } else if (value == "true" || value == "false") {
+        doc.AddMember(name, rapidjson::Value(value == "true"), a);
+    } else {
+        doc.AddMember(name, rapidjson::Value(value.c_str(), static_cast<rapidjson::SizeType>(value.size()), a), a);
+    }
+}
+
+// A route that just names an analyzer, for the built-in routes (default, "/<name>", bare names).
+Route route_to(std::string analyzer)
+{
+    Route route;
+    route.analyzer = std::move(analyzer);
+    return route;
+}
+
+} // namespace
+
+std::string merge_json_objects(std::string_view base, std::string_view overlay)
+{
+    if (overlay.empty() || overlay == "{}") {
+        return std::string(base);
+    }
+    auto merged = parse_object(base, "route parameters");
+    auto extra = parse_object(overlay, "request parameters");
+    for (auto& member : extra.GetObject()) {
+        merged.RemoveMember(member.name);
+        merged.AddMember(rapidjson::Value(member.name, merged.GetAllocator()),
+                         rapidjson::Value(member.value, merged.GetAllocator()), merged.GetAllocator());
+    }
+    return to_string(merged);
+}
+
+namespace {
+
+// Calls visit(key, value) for each decoded query parameter ("flag" alone reads as "flag=true").
+template <typename Visit>
+void for_each_query_parameter(std::string_view query, Visit&& visit)
+{
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        const auto eq = pair.find('=');
+        visit(percent_decode(pair.substr(0, eq)),
+              eq == std::string_view::npos ? std::string("true") : percent_decode(pair.substr(eq + 1)));
+    }
+}
+
+} // namespace
+
+std::optional<std::string> query_value(std::string_view query, std::string_view name)
+{
+    std::optional<std::string> found;
+    for_each_query_parameter(query, [&](const std::string& key, std::string value) {
+        if (key == name) {
+            found = std::move(value);
+        }
+    });
+    return found;
+}
+
+std::string query_to_json(std::string_view query, std::string_view skip)
+{
+    rapidjson::Document doc;
+    doc.SetObject();
+    for_each_query_parameter(query, [&](const std::string& key, const std::string& value) {
+        if (key != skip) {
+            add_typed(doc, key, value);
+        }
+    });
+    return to_string(doc);
+}
+
+Router::Router(const loading::AnalyzerRegistry& registry, RouteTable table)
+    : registry_(registry), table_(std::make_shared<const RouteTable>(std::move(table)))
+{
+}
+
+void Router::set_table(RouteTable table)
+{
+    auto next = std::make_shared<const RouteTable>(std::move(table));
+    std::lock_guard lock(table_mutex_);
+    table_.swap(next);
+}
+
+std::shared_ptr<const RouteTable> Router::table() const
+{
+    std::lock_guard lock(table_mutex_);
+    return table_;
+}
+
+std::shared_ptr<loading::Analyzer> Router::analyzer_named(std::string_view name, std::string_view how) const
+{
+    auto analyzer = registry_.find(name);
+    if (analyzer == nullptr) {
+        std::string known;
+        for (const auto& n : registry_.names()) {
+            known += (known.empty() ? "" : ", ") + n;
+        }
+        throw RouteError(RouteError::Kind::not_found, std::string(how) + " names analyzer '" + std::string(name) +
+                                                          "', which is not loaded (loaded: " +
+                                                          (known.empty() ? "none" : known) + ")");
+    }
+    return analyzer;
+}
+
+RouteTarget Router::target_for(const Route& route, std::string_view request_parameters, std::string how) const
+{
+    return RouteTarget{analyzer_named(route.analyzer, how), merge_json_objects(route.parameters_json, request_parameters),
+                       std::move(how)};
+}
+
+RouteTarget Router::resolve_http(std::string_view path, std::string_view query, std::string_view pipeline) const
+{
+    const auto table = this->table();
+    const std::string parameters = query_to_json(query);
+    if (!pipeline.empty()) {
+        for (const auto& route : table->routes) {
+            if (route.pipeline == pipeline) {
+                return target_for(route, parameters, "pipeline " + std::string(pipeline));
+            }
+        }
+    }
+    for (const auto& route : table->routes) {
+        if (route.http_path == path) {
+            return target_for(route, parameters, "path " + std::string(path));
+        }
+    }
+    if (path == table->default_path) {
+        return target_for(route_to(table->default_analyzer), parameters, "path " + std::string(path));
+    }
+    if (path.size() > 1 && path.front() == '/' && registry_.find(path.substr(1)) != nullptr) {
+        return target_for(route_to(std::string(path.substr(1))), parameters, "path " + std::string(path));
+    }
+    std::string paths;
+    for (const auto& p : http_paths()) {
+        paths += (paths.empty() ? "" : ", ") + p;
+    }
+    throw RouteError(RouteError::Kind::not_found,
+                     "no analyzer serves path '" + std::string(path) + "' (routes: " + paths + ")");
+}
+
+RouteTarget Router::resolve_grpc(std::string_view extension_configuration, std::string_view pipeline) const
+{
+    const auto table = this->table();
+    if (!pipeline.empty()) {
+        for (const auto& route : table->routes) {
+            if (route.pipeline == pipeline) {
+                return target_for(route, "{}", "pipeline " + std::string(pipeline));
+            }
+        }
+    }
+    for (const auto& route : table->routes) {
+        if (route.extension_configuration == extension_configuration) {
+            return target_for(route, "{}", "extension configuration '" + std::string(extension_configuration) + "'");
+        }
+    }
+    const auto first = extension_configuration.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
+        return target_for(route_to(table->default_analyzer), "{}", "default route");
+    }
+    if (extension_configuration[first] != '{') {
+        const auto last = extension_configuration.find_last_not_of(" \t\r\n");
+        const auto name = extension_configuration.substr(first, last - first + 1);
+        return target_for(route_to(std::string(name)), "{}", "extension configuration '" + std::string(name) + "'");
+    }
+    const auto doc = parse_object(extension_configuration, "extension_configuration");
+    const auto analyzer = doc.FindMember("analyzer");
+    if (analyzer == doc.MemberEnd() || !analyzer->value.IsString()) {
+        throw RouteError(RouteError::Kind::bad_request,
+                         "extension_configuration JSON must have a string member \"analyzer\"");
+    }
+    std::string parameters = "{}";
+    if (const auto p = doc.FindMember("parameters"); p != doc.MemberEnd()) {
+        if (!p->value.IsObject()) {
+            throw RouteError(RouteError::Kind::bad_request, "extension_configuration \"parameters\" must be a JSON object");
+        }
+        parameters = to_string(p->value);
+    }
+    for (const auto& member : doc.GetObject()) {
+        const std::string_view key = member.name.GetString();
+        if (key != "analyzer" && key != "parameters") {
+            throw RouteError(RouteError::Kind::bad_request, "extension_configuration has unknown member \"" +
+                                                                std::string(key) + "\" (known: analyzer, parameters)");
+        }
+    }
+    return target_for(route_to(analyzer->value.GetString()), parameters,
+                      std::string("extension configuration analyzer '") + analyzer->value.GetString() + "'");
+}
+
+std::vector<std::string> Router::http_paths() const
+{
+    const auto table = this->table();
+    std::vector<std::string> paths{table->default_path};
+    for (const auto& route : table->routes) {
+        if (route.http_path) {
+            paths.push_back(*route.http_path);
+        }
+    }
+    for (const auto& name : registry_.names()) {
+        paths.push_back("/" + name);
+    }
+    return paths;
+}
+
+} // namespace ava::routing

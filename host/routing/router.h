@@ -1,0 +1,72 @@
+#pragma once
+// Router: picks the analyzer and parameters for an HTTP request or a gRPC stream.
+//
+// HTTP:  a configured route for the live pipeline (header x-ms-live-pipeline or query "pipeline"),
+//        else a configured route for the path, else "/score" -> the default analyzer, else "/<analyzer>".
+//        Other query parameters become analyzer parameters (numbers and true/false typed as JSON).
+// gRPC:  a configured route for the pipeline, else one whose extension_configuration matches exactly,
+//        else the extension_configuration itself: "" (default analyzer), a bare analyzer name, or a JSON
+//        object {"analyzer": "<name>", "parameters": {...}}.
+// Request parameters are layered over the route's parameters.
+
+#include "route_table.h"
+
+#include "loading/analyzer_registry.h"
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ava::routing {
+
+struct RouteTarget {
+    std::shared_ptr<loading::Analyzer> analyzer;
+    std::string parameters_json;
+    std::string route; // how it was chosen, for logs and the analyzer's stream info
+};
+
+class RouteError : public std::runtime_error {
+public:
+    enum class Kind { not_found, bad_request };
+    RouteError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    Kind kind() const noexcept { return kind_; }
+
+private:
+    Kind kind_;
+};
+
+class Router {
+public:
+    Router(const loading::AnalyzerRegistry& registry, RouteTable table);
+
+    RouteTarget resolve_http(std::string_view path, std::string_view query, std::string_view pipeline) const;
+    RouteTarget resolve_grpc(std::string_view extension_configuration, std::string_view pipeline) const;
+
+    void set_table(RouteTable table);
+    std::shared_ptr<const RouteTable> table() const;
+
+    // Every path that reaches an analyzer now: for 404 bodies and the listing endpoint.
+    std::vector<std::string> http_paths() const;
+
+private:
+    RouteTarget target_for(const Route& route, std::string_view request_parameters, std::string how) const;
+    std::shared_ptr<loading::Analyzer> analyzer_named(std::string_view name, std::string_view how) const;
+
+    const loading::AnalyzerRegistry& registry_;
+    mutable std::mutex table_mutex_; // guards the pointer swap only; tables themselves are immutable
+    std::shared_ptr<const RouteTable> table_;
+};
+
+// Layers `overlay` (a JSON object) over `base` (a JSON object). Throws RouteError(bad_request).
+std::string merge_json_objects(std::string_view base, std::string_view overlay);
+
+// The decoded value of one query parameter, if present.
+std::optional<std::string> query_value(std::string_view query, std::string_view name);
+
+// "a=1&b=x%20y" -> {"a":1,"b":"x y"}, leaving out `skip`. Throws RouteError(bad_request) on bad escapes.
+std::string query_to_json(std::string_view query, std::string_view skip = "pipeline");
+
+} // namespace ava::routing

@@ -1,0 +1,117 @@
+#include "command_line.h"
+
+#include "config_file.h"
+
+#include <ava_plugin.h>
+
+#include <boost/program_options.hpp>
+
+#include <sstream>
+#include <thread>
+
+#ifndef AVA_DEFAULT_PLUGINS_DIR
+#define AVA_DEFAULT_PLUGINS_DIR "/usr/lib/ava-extension-host/plugins"
+#endif
+#ifndef AVA_HOST_VERSION
+#define AVA_HOST_VERSION "0.0.0"
+#endif
+
+namespace ava::runtime {
+
+namespace po = boost::program_options;
+
+CommandLine parse_command_line(int argc, const char* const argv[])
+{
+    po::options_description flags("ava-extension-host " AVA_HOST_VERSION
+                                  " — serves analyzer plugins over the AVA HTTP and gRPC extension protocols.\n"
+                                  "Options (they override the configuration file)");
+    // clang-format off
+    flags.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("config,c", po::value<std::string>(), "configuration file (JSON); see packaging/config.example.json")
+        ("check-config", po::value<std::string>(), "validate a configuration file and exit (0 = valid)")
+        ("bind", po::value<std::string>(), "address both front-ends listen on (default 0.0.0.0)")
+        ("http-port", po::value<unsigned>(), "HTTP extension port (default 8080; 0 = pick a free port)")
+        ("grpc-port", po::value<unsigned>(), "gRPC extension port (default 5001; 0 = pick a free port)")
+        ("no-http", "do not serve HTTP")
+        ("no-grpc", "do not serve gRPC")
+        ("plugins-dir", po::value<std::string>(), "folder of analyzer plugins (*.so) (default: " AVA_DEFAULT_PLUGINS_DIR ")")
+        ("log-level", po::value<std::string>(), "trace, debug, info, warn, error, critical, off (default info)")
+        ("workers", po::value<unsigned>(), "frame worker threads (default: one per core)")
+        ("max-body-bytes", po::value<std::size_t>(), "largest HTTP body accepted (default 33554432)")
+        ("max-concurrent-frames", po::value<std::size_t>(), "frames queued or in analysis before HTTP answers 503 (default 64)")
+        ("request-timeout-ms", po::value<unsigned>(), "time allowed to receive a whole HTTP request (default 30000)")
+        ("tls-cert", po::value<std::string>(), "PEM certificate chain: serve both front-ends over TLS")
+        ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
+        ("username", po::value<std::string>(), "require Basic credentials (HTTP Authorization, gRPC x-ms-authentication)")
+        ("password", po::value<std::string>(), "password for --username")
+        ("bearer-token", po::value<std::string>(), "accept HTTP 'Authorization: Bearer <token>'")
+        ("ready-file", po::value<std::string>(), "write {\"http_port\":..,\"grpc_port\":..} here once serving");
+    // clang-format on
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, flags), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw std::runtime_error(std::string(e.what()) + " (see --help)");
+    }
+
+    CommandLine result;
+    if (vm.count("help") != 0U) {
+        std::ostringstream text;
+        text << flags;
+        result.exit_message = text.str();
+        return result;
+    }
+    if (vm.count("version") != 0U) {
+        result.exit_message = "ava-extension-host " AVA_HOST_VERSION " (plugin ABI " +
+                              std::to_string(AVA_PLUGIN_ABI_MAJOR) + "." + std::to_string(AVA_PLUGIN_ABI_MINOR) + ")";
+        return result;
+    }
+
+    HostOptions& o = result.options;
+    o.plugins_dir = AVA_DEFAULT_PLUGINS_DIR;
+    if (vm.count("check-config") != 0U) {
+        result.check_config_only = true;
+        o.config_file = vm["check-config"].as<std::string>();
+    } else if (vm.count("config") != 0U) {
+        o.config_file = vm["config"].as<std::string>();
+    }
+    if (o.config_file) {
+        apply_config_file(*o.config_file, o);
+    }
+
+    const auto port = [&](const char* name) {
+        const unsigned value = vm[name].as<unsigned>();
+        if (value > 65535) {
+            throw std::runtime_error(std::string("--") + name + " " + std::to_string(value) + " is not a port (0-65535)");
+        }
+        return static_cast<std::uint16_t>(value);
+    };
+    if (vm.count("bind") != 0U) o.bind_address = vm["bind"].as<std::string>();
+    if (vm.count("http-port") != 0U) o.http_port = port("http-port");
+    if (vm.count("grpc-port") != 0U) o.grpc_port = port("grpc-port");
+    if (vm.count("no-http") != 0U) o.http_enabled = false;
+    if (vm.count("no-grpc") != 0U) o.grpc_enabled = false;
+    if (vm.count("plugins-dir") != 0U) o.plugins_dir = vm["plugins-dir"].as<std::string>();
+    if (vm.count("log-level") != 0U) o.log_level = vm["log-level"].as<std::string>();
+    if (vm.count("workers") != 0U) o.worker_threads = vm["workers"].as<unsigned>();
+    if (vm.count("max-body-bytes") != 0U) o.max_body_bytes = vm["max-body-bytes"].as<std::size_t>();
+    if (vm.count("max-concurrent-frames") != 0U) o.max_concurrent_frames = vm["max-concurrent-frames"].as<std::size_t>();
+    if (vm.count("request-timeout-ms") != 0U) o.request_timeout = std::chrono::milliseconds(vm["request-timeout-ms"].as<unsigned>());
+    if (vm.count("tls-cert") != 0U) o.http_tls.certificate_chain = o.grpc_tls.certificate_chain = vm["tls-cert"].as<std::string>();
+    if (vm.count("tls-key") != 0U) o.http_tls.private_key = o.grpc_tls.private_key = vm["tls-key"].as<std::string>();
+    if (vm.count("username") != 0U) o.credentials.username = vm["username"].as<std::string>();
+    if (vm.count("password") != 0U) o.credentials.password = vm["password"].as<std::string>();
+    if (vm.count("bearer-token") != 0U) o.credentials.bearer_token = vm["bearer-token"].as<std::string>();
+    if (vm.count("ready-file") != 0U) o.ready_file = vm["ready-file"].as<std::string>();
+
+    if (o.worker_threads == 0) {
+        o.worker_threads = std::max(1u, std::thread::hardware_concurrency());
+    }
+    validate(o);
+    return result;
+}
+
+} // namespace ava::runtime

@@ -1,0 +1,114 @@
+#include "host.h"
+
+#include "config_file.h"
+
+#include "grpc/grpc_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+
+namespace ava::runtime {
+
+Host::Host(HostOptions options)
+    : options_(std::move(options)), loader_(options_.plugins_dir, options_.analyzer_configs),
+      router_(registry_, options_.routes), workers_(options_.worker_threads, options_.max_concurrent_frames),
+      signals_(io_, SIGINT, SIGTERM), drain_timer_(io_)
+{
+}
+
+Host::~Host() = default;
+
+void Host::load()
+{
+    const auto report = loader_.load_all(registry_);
+    spdlog::info("{} analyzer(s) loaded from {}, {} refused", report.loaded.size(), options_.plugins_dir.string(),
+                 report.refused.size());
+    const std::string where = options_.config_file ? options_.config_file->string() + ": " : std::string();
+    const auto& table = options_.routes;
+    for (std::size_t i = 0; i < table.routes.size(); ++i) {
+        if (registry_.find(table.routes[i].analyzer) == nullptr) {
+            throw ConfigError(where + "$.routes[" + std::to_string(i) + "].analyzer: analyzer '" +
+                              table.routes[i].analyzer + "' is not loaded from " + options_.plugins_dir.string());
+        }
+    }
+    if (registry_.find(table.default_analyzer) == nullptr) {
+        spdlog::warn("default analyzer '{}' is not loaded: {} will answer 404", table.default_analyzer,
+                     table.default_path);
+    }
+}
+
+void Host::serve()
+{
+    std::uint16_t http_port = 0;
+    std::uint16_t grpc_port = 0;
+    if (options_.http_enabled) {
+        http_handler_ = std::make_unique<http::RequestHandler>(router_, registry_, options_.credentials);
+        http_server_ = std::make_unique<http::HttpServer>(io_, options_, *http_handler_, workers_);
+        http_port = http_server_->start();
+        spdlog::info("HTTP extension endpoint listening on {}:{}{}", options_.bind_address, http_port,
+                     options_.http_tls.enabled() ? " (TLS)" : "");
+    }
+    if (options_.grpc_enabled) {
+        grpc_server_ = std::make_unique<grpc_frontend::GrpcServer>(options_, router_, workers_);
+        grpc_port = grpc_server_->start();
+        spdlog::info("gRPC extension endpoint listening on {}:{}{}", options_.bind_address, grpc_port,
+                     options_.grpc_tls.enabled() ? " (TLS)" : "");
+    }
+    write_ready_file(http_port, grpc_port);
+
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+        if (!ec) {
+            spdlog::info("signal {}: shutting down, finishing in-flight frames", signal);
+            shutdown();
+        }
+    });
+    std::vector<std::jthread> io_threads;
+    for (unsigned i = 1; i < options_.io_threads; ++i) {
+        io_threads.emplace_back([this] { io_.run(); });
+    }
+    io_.run();
+}
+
+void Host::shutdown()
+{
+    if (http_server_) {
+        http_server_->stop();
+    }
+    if (grpc_server_) {
+        grpc_server_->stop(); // lets open streams finish what they have in flight
+    }
+    drain_then_stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+}
+
+void Host::drain_then_stop(std::chrono::steady_clock::time_point deadline)
+{
+    const bool drained = workers_.in_flight() == 0 || std::chrono::steady_clock::now() > deadline;
+    // Once drained, one more short beat so the last responses leave the socket buffers.
+    drain_timer_.expires_after(std::chrono::milliseconds(drained ? 100 : 20));
+    drain_timer_.async_wait([this, drained, deadline](const boost::system::error_code&) {
+        if (drained) {
+            io_.stop();
+        } else {
+            drain_then_stop(deadline);
+        }
+    });
+}
+
+void Host::write_ready_file(std::uint16_t http_port, std::uint16_t grpc_port) const
+{
+    if (options_.ready_file.empty()) {
+        return;
+    }
+    // Write then rename, so a reader never sees a half-written file.
+    const auto temporary = options_.ready_file.string() + ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        out << "{\"http_port\":" << http_port << ",\"grpc_port\":" << grpc_port << "}\n";
+    }
+    std::filesystem::rename(temporary, options_.ready_file);
+}
+
+} // namespace ava::runtime

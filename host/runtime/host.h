@@ -1,0 +1,60 @@
+#pragma once
+// Host: owns and wires the parts — plugin registry and loader, router, frame workers, both front-ends —
+// and runs them until SIGINT/SIGTERM, then drains in-flight frames before returning.
+
+#include "command_line.h"
+#include "frame_workers.h"
+#include "host_options.h"
+
+#include "http/http_server.h"
+#include "loading/analyzer_registry.h"
+#include "loading/plugin_loader.h"
+#include "routing/router.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace ava::grpc_frontend {
+class GrpcServer;
+}
+
+namespace ava::runtime {
+
+class Host {
+public:
+    explicit Host(HostOptions options);
+    Host(const Host&) = delete;
+    Host& operator=(const Host&) = delete;
+    ~Host();
+
+    // Loads the plugins and checks every route names a loaded analyzer. Throws ConfigError.
+    void load();
+    // Binds both front-ends and serves until a shutdown signal; returns once drained.
+    void serve();
+
+private:
+    void write_ready_file(std::uint16_t http_port, std::uint16_t grpc_port) const;
+    void shutdown();
+    void drain_then_stop(std::chrono::steady_clock::time_point deadline);
+
+    HostOptions options_;
+    loading::AnalyzerRegistry registry_;
+    loading::PluginLoader loader_;
+    routing::Router router_;
+    FrameWorkers workers_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer drain_timer_;
+    std::unique_ptr<http::RequestHandler> http_handler_;
+    std::unique_ptr<http::HttpServer> http_server_;
+    std::unique_ptr<grpc_frontend::GrpcServer> grpc_server_;
+};
+
+} // namespace ava::runtime

@@ -1,0 +1,52 @@
+#pragma once
+// Everything the host can be told, with its documented defaults. Filled from the configuration file (if
+// any), then from command-line flags, which win.
+
+#include "routing/route_table.h"
+#include "security/credentials.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace ava::runtime {
+
+struct TlsFiles {
+    std::filesystem::path certificate_chain; // PEM
+    std::filesystem::path private_key;       // PEM
+    bool enabled() const noexcept { return !certificate_chain.empty(); }
+};
+
+struct HostOptions {
+    std::string bind_address = "0.0.0.0";
+    std::uint16_t http_port = 8080; // port 0: pick a free port (logged, and written to ready_file)
+    std::uint16_t grpc_port = 5001;
+    bool http_enabled = true;
+    bool grpc_enabled = true;
+    std::filesystem::path plugins_dir;
+    std::optional<std::filesystem::path> config_file;
+    std::string log_level = "info";
+
+    unsigned io_threads = 1;     // Asio threads doing HTTP socket I/O (parsing is cheap; analysis is not)
+    unsigned worker_threads = 0; // frame decode + analysis; 0 = one per core
+    std::size_t max_body_bytes = 32u << 20;      // HTTP request body limit
+    std::size_t max_concurrent_frames = 64;      // frames queued or in analysis, both front-ends
+    std::size_t grpc_max_message_bytes = 64u << 20; // must fit the largest embedded frame (1080p RGB24 ~ 6 MB)
+    std::chrono::milliseconds request_timeout{30000}; // whole HTTP request must arrive within this
+    unsigned retry_after_seconds = 1; // Retry-After on 503
+
+    TlsFiles http_tls;
+    TlsFiles grpc_tls;
+    security::Credentials credentials; // both front-ends
+
+    routing::RouteTable routes;
+    std::map<std::string, std::string> analyzer_configs; // analyzer name -> instance configuration JSON
+
+    std::filesystem::path ready_file; // written with the bound ports once serving (for scripts and tests)
+};
+
+} // namespace ava::runtime

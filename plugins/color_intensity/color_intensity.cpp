@@ -1,0 +1,94 @@
+// color_intensity — the HTTP extension module sample's analyzer: grayscale, then "dark" or "light".
+//
+// Parameters (instance configuration or per stream / per request):
+//   threshold  number 0..255, default 127: mean gray level below which a frame is "dark".
+// Emits one classification, subtype "colorIntensity"; confidence is the share of pixels on the winning
+// side of the threshold (a black frame is "dark" with confidence 1).
+#include <ava_plugin_params.hpp>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace {
+
+cv::Mat gray_of(const ava_frame& frame)
+{
+    static_assert(sizeof(uint8_t) == 1);
+    const auto rows = static_cast<int>(frame.height);
+    const auto cols = static_cast<int>(frame.width);
+    auto* data = const_cast<uint8_t*>(frame.data); // cv::Mat has no const view; we never write through it
+    cv::Mat gray;
+    switch (frame.pixel_format) {
+    case AVA_PIXEL_FORMAT_GRAY8:
+        return cv::Mat(rows, cols, CV_8UC1, data, frame.stride_bytes);
+    case AVA_PIXEL_FORMAT_BGR24:
+        cv::cvtColor(cv::Mat(rows, cols, CV_8UC3, data, frame.stride_bytes), gray, cv::COLOR_BGR2GRAY);
+        return gray;
+    case AVA_PIXEL_FORMAT_RGB24:
+        cv::cvtColor(cv::Mat(rows, cols, CV_8UC3, data, frame.stride_bytes), gray, cv::COLOR_RGB2GRAY);
+        return gray;
+    case AVA_PIXEL_FORMAT_BGRA32:
+        cv::cvtColor(cv::Mat(rows, cols, CV_8UC4, data, frame.stride_bytes), gray, cv::COLOR_BGRA2GRAY);
+        return gray;
+    case AVA_PIXEL_FORMAT_RGBA32:
+        cv::cvtColor(cv::Mat(rows, cols, CV_8UC4, data, frame.stride_bytes), gray, cv::COLOR_RGBA2GRAY);
+        return gray;
+    default:
+        throw ava::plugin::Error(AVA_STATUS_UNSUPPORTED, "color_intensity: unsupported pixel format");
+    }
+}
+
+double threshold_of(const ava::plugin::Parameters& params)
+{
+    params.reject_unknown({"threshold"});
+    return params.number("threshold", 127.0, 0.0, 255.0);
+}
+
+class Session {
+public:
+    explicit Session(double threshold) : threshold_(threshold) {}
+
+    void process(const ava_frame& frame, ava::plugin::Results& out) const
+    {
+        const cv::Mat gray = gray_of(frame);
+        const double mean = cv::mean(gray)[0];
+        const bool dark = mean < threshold_;
+        // Share of pixels on the winning side: how clearly the frame is what we say it is.
+        const double below = static_cast<double>(gray.total() - static_cast<size_t>(cv::countNonZero(gray >= threshold_)));
+        const double share = (dark ? below : static_cast<double>(gray.total()) - below) / static_cast<double>(gray.total());
+        const auto meta = ava::plugin::Results::with_subtype("colorIntensity");
+        out.classification(dark ? "dark" : "light", static_cast<float>(share), &meta);
+    }
+
+private:
+    double threshold_;
+};
+
+class Instance {
+public:
+    explicit Instance(std::string_view config_json)
+    {
+        config_.merge(config_json);
+        threshold_of(config_); // validate now: a bad configuration fails at create
+    }
+
+    std::unique_ptr<Session> open_stream(const ava_stream_info& info) const
+    {
+        ava::plugin::Parameters params = config_;
+        params.merge(info.parameters_json);
+        return std::make_unique<Session>(threshold_of(params));
+    }
+
+private:
+    ava::plugin::Parameters config_;
+};
+
+constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
+    "color_intensity", "1.0.0", "Grayscale colour intensity: classifies a frame as dark or light",
+    AVA_CONCURRENCY_FULL);
+
+} // namespace
+
+extern "C" {
+AVA_PLUGIN_DEFINE_ENTRY(&descriptor)
+}
