@@ -4,39 +4,13 @@
 //   threshold  number 0..255, default 127: mean gray level below which a frame is "dark".
 // Emits one classification, subtype "colorIntensity"; confidence is the share of pixels on the winning
 // side of the threshold (a black frame is "dark" with confidence 1).
+#include <ava_common/frame.hpp>
 #include <ava_plugin_params.hpp>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace {
-
-cv::Mat gray_of(const ava_frame& frame)
-{
-    static_assert(sizeof(uint8_t) == 1);
-    const auto rows = static_cast<int>(frame.height);
-    const auto cols = static_cast<int>(frame.width);
-    auto* data = const_cast<uint8_t*>(frame.data); // cv::Mat has no const view; we never write through it
-    cv::Mat gray;
-    switch (frame.pixel_format) {
-    case AVA_PIXEL_FORMAT_GRAY8:
-        return cv::Mat(rows, cols, CV_8UC1, data, frame.stride_bytes);
-    case AVA_PIXEL_FORMAT_BGR24:
-        cv::cvtColor(cv::Mat(rows, cols, CV_8UC3, data, frame.stride_bytes), gray, cv::COLOR_BGR2GRAY);
-        return gray;
-    case AVA_PIXEL_FORMAT_RGB24:
-        cv::cvtColor(cv::Mat(rows, cols, CV_8UC3, data, frame.stride_bytes), gray, cv::COLOR_RGB2GRAY);
-        return gray;
-    case AVA_PIXEL_FORMAT_BGRA32:
-        cv::cvtColor(cv::Mat(rows, cols, CV_8UC4, data, frame.stride_bytes), gray, cv::COLOR_BGRA2GRAY);
-        return gray;
-    case AVA_PIXEL_FORMAT_RGBA32:
-        cv::cvtColor(cv::Mat(rows, cols, CV_8UC4, data, frame.stride_bytes), gray, cv::COLOR_RGBA2GRAY);
-        return gray;
-    default:
-        throw ava::plugin::Error(AVA_STATUS_UNSUPPORTED, "color_intensity: unsupported pixel format");
-    }
-}
 
 double threshold_of(const ava::plugin::Parameters& params)
 {
@@ -50,7 +24,7 @@ public:
 
     void process(const ava_frame& frame, ava::plugin::Results& out) const
     {
-        const cv::Mat gray = gray_of(frame);
+        const cv::Mat gray = ava::common::convert(frame, ava::common::Layout::gray);
         const double mean = cv::mean(gray)[0];
         const bool dark = mean < threshold_;
         // Share of pixels on the winning side: how clearly the frame is what we say it is.

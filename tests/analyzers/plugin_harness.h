@@ -93,6 +93,42 @@ private:
 // create() outcome without throwing (for testing bad configurations).
 Status try_create(const Plugin& plugin, const std::string& config_json);
 
+// Intersection over union of two boxes.
+inline float iou(const cv::Rect2f& a, const cv::Rect2f& b)
+{
+    const float inter = (a & b).area();
+    const float uni = a.area() + b.area() - inter;
+    return uni > 0 ? inter / uni : 0.0F;
+}
+
+// A box hand-marked in pixels (x0, y0, x1, y1) of an image of size w x h, as a normalised rect.
+inline cv::Rect2f unit_box(float x0, float y0, float x1, float y1, float w, float h)
+{
+    return {x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h};
+}
+
+inline cv::Point2f centre(const cv::Rect2f& r) { return {r.x + r.width / 2, r.y + r.height / 2}; }
+
+// Every box lies inside the unit square (with float rounding slack).
+inline bool inside_unit(const ava_box& b)
+{
+    constexpr float eps = 1e-5F;
+    return b.l >= 0 && b.t >= 0 && b.w > 0 && b.h > 0 && b.l + b.w <= 1 + eps && b.t + b.h <= 1 + eps;
+}
+
+// Only the inferences of one kind / subtype.
+inline std::vector<Inference> only(const std::vector<Inference>& all, const std::string& kind,
+                                   const std::string& subtype = "")
+{
+    std::vector<Inference> out;
+    for (const auto& i : all) {
+        if (i.kind == kind && (subtype.empty() || i.subtype == subtype)) {
+            out.push_back(i);
+        }
+    }
+    return out;
+}
+
 // Test media (Debian opencv-doc), path under AVA_TEST_MEDIA_DIR; frames by index from a video.
 std::string media(const std::string& name);
 std::vector<cv::Mat> read_frames(const std::string& video, const std::vector<int>& indices);
