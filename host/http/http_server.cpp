@@ -2,10 +2,13 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 namespace ava::http {
 namespace {
@@ -25,7 +28,8 @@ public:
     template <typename... StreamArgs>
     HttpSession(const RequestHandler& handler, runtime::FrameWorkers& workers, HttpServer::Limits limits,
                 StreamArgs&&... stream_args)
-        : stream_(std::forward<StreamArgs>(stream_args)...), handler_(handler), workers_(workers), limits_(limits)
+        : stream_(std::forward<StreamArgs>(stream_args)...), request_timer_(stream_.get_executor()),
+          handler_(handler), workers_(workers), limits_(limits)
     {
     }
 
@@ -57,9 +61,23 @@ private:
         parser_.emplace();
         parser_->body_limit(limits_.max_body_bytes);
         parser_->header_limit(64 * 1024);
-        beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
+        // Our own timer rather than the stream's expiry: an expired tcp_stream closes the socket, and a
+        // request whose body never completes still deserves a 400 saying so.
+        beast::get_lowest_layer(stream_).expires_never();
+        timed_out_ = false;
+        request_timer_.expires_after(limits_.request_timeout);
+        request_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) {
+                self->timed_out_ = true;
+                beast::error_code ignored;
+                beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+            }
+        });
         beast::http::async_read(stream_, buffer_, *parser_,
-                                [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                                [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                    self->request_timer_.cancel();
+                                    self->on_read(self->timed_out_ && ec ? beast::error::timeout : ec);
+                                });
     }
 
     void on_read(beast::error_code ec)
@@ -81,8 +99,6 @@ private:
             response.set(beast::http::field::retry_after, std::to_string(limits_.retry_after_seconds));
             return write(std::move(response));
         }
-        // The socket must not time out while the analyzer works.
-        beast::get_lowest_layer(stream_).expires_never();
         workers_.post([self = this->shared_from_this(), request, ticket = std::move(*ticket)]() mutable {
             auto response = self->handler_.analyze(*request);
             { auto release = std::move(ticket); } // the frame is done: free the slot before the write
@@ -135,11 +151,28 @@ private:
             beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
             stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
         } else {
+            // Lingering close: stop sending, then drain what the peer still sends (e.g. the rest of an
+            // over-limit body) so the kernel does not reset the connection and discard our response.
             stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            stream_.expires_after(std::chrono::seconds(2));
+            drain();
         }
     }
 
+    void drain()
+    {
+        stream_.async_read_some(net::buffer(drain_buffer_),
+                                [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (!ec) {
+                                        self->drain();
+                                    }
+                                });
+    }
+
     Stream stream_;
+    net::steady_timer request_timer_;
+    bool timed_out_ = false;
+    std::array<char, 16384> drain_buffer_{};
     beast::flat_buffer buffer_;
     std::optional<beast::http::request_parser<beast::http::vector_body<std::uint8_t>>> parser_;
     const RequestHandler& handler_;

@@ -1,0 +1,139 @@
+/* probe — a test analyzer written in plain C99 against ava_plugin.h only. It exercises every inference
+ * kind and every failure path the host must handle. Parameter "mode" (crudely matched: C has no JSON
+ * parser and a test plugin needs none):
+ *   all (default)  one inference of each kind: classification "<W>x<H>", entity, motion, event, text, other
+ *   empty          no inference (HTTP 204)
+ *   fail           process() fails with AVA_STATUS_INTERNAL (HTTP 500)
+ *   slow           sleeps 300 ms, then one classification (for overload tests)
+ *   reject         open_stream() refuses with AVA_STATUS_INVALID_ARGUMENT (HTTP 400)
+ *   wild           emits values the schema cannot carry as-is (boxes out of range, blank subtype)
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <ava_plugin.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD } probe_mode;
+
+typedef struct probe_session {
+    probe_mode mode;
+    unsigned long frames;
+} probe_session;
+
+static int has_mode(const char* json, const char* mode)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"mode\":\"%s\"", mode);
+    return json != NULL && strstr(json, needle) != NULL;
+}
+
+static ava_status probe_create(const char* config_json, void** instance, ava_error* error)
+{
+    (void)config_json;
+    (void)error;
+    *instance = malloc(1); /* no state; any non-null handle will do */
+    return *instance != NULL ? AVA_STATUS_OK : AVA_STATUS_OUT_OF_MEMORY;
+}
+
+static void probe_destroy(void* instance) { free(instance); }
+
+static ava_status probe_open(void* instance, const ava_stream_info* info, void** session, ava_error* error)
+{
+    probe_session* s;
+    (void)instance;
+    if (has_mode(info->parameters_json, "reject")) {
+        snprintf(error->message, sizeof error->message, "probe: mode 'reject' refuses every stream");
+        return AVA_STATUS_INVALID_ARGUMENT;
+    }
+    s = (probe_session*)calloc(1, sizeof *s);
+    if (s == NULL) {
+        return AVA_STATUS_OUT_OF_MEMORY;
+    }
+    s->mode = has_mode(info->parameters_json, "empty")  ? MODE_EMPTY
+              : has_mode(info->parameters_json, "fail") ? MODE_FAIL
+              : has_mode(info->parameters_json, "slow") ? MODE_SLOW
+              : has_mode(info->parameters_json, "wild") ? MODE_WILD
+                                                        : MODE_ALL;
+    *session = s;
+    return AVA_STATUS_OK;
+}
+
+static void probe_close(void* session) { free(session); }
+
+static ava_status probe_process(void* session, const ava_frame* frame, const ava_result_sink* sink, ava_error* error)
+{
+    probe_session* s = (probe_session*)session;
+    char size[32];
+    ava_inference_meta meta;
+    ava_box box = {0.25f, 0.25f, 0.5f, 0.5f};
+    ava_key_value props[2] = {{"frames", "1"}, {"source", "probe"}};
+    ava_attribute attributes[1] = {{"colour", "grey", 0.5f}};
+    const char* related[1] = {"cls-1"};
+
+    s->frames++;
+    memset(&meta, 0, sizeof meta);
+    meta.struct_size = sizeof meta;
+    snprintf(size, sizeof size, "%ux%u", frame->width, frame->height);
+    switch (s->mode) {
+    case MODE_EMPTY:
+        return AVA_STATUS_OK;
+    case MODE_FAIL:
+        snprintf(error->message, sizeof error->message, "probe: failure requested (mode 'fail')");
+        return AVA_STATUS_INTERNAL;
+    case MODE_SLOW: {
+        struct timespec pause = {0, 300 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        return sink->classification(sink->context, NULL, size, 1.0f);
+    }
+    case MODE_WILD: {
+        ava_box outside = {-0.5f, 0.9f, 2.0f, 0.5f};
+        ava_inference_meta blank = meta;
+        blank.subtype = "   ";
+        sink->motion(sink->context, NULL, outside);                   /* clamped into the frame */
+        return sink->classification(sink->context, &blank, "x", 2.0f) == AVA_STATUS_INVALID_ARGUMENT
+                   ? AVA_STATUS_OK
+                   : AVA_STATUS_INTERNAL; /* the host must refuse a blank subtype */
+    }
+    case MODE_ALL:
+        break;
+    }
+    meta.subtype = "frameSize";
+    meta.inference_id = "cls-1";
+    meta.attributes = attributes;
+    meta.attribute_count = 1;
+    if (sink->classification(sink->context, &meta, size, 1.0f) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+    memset(&meta, 0, sizeof meta);
+    meta.struct_size = sizeof meta;
+    meta.related_inferences = related;
+    meta.related_count = 1;
+    meta.extensions = props;
+    meta.extension_count = 2;
+    if (sink->entity(sink->context, &meta, "probe", 0.75f, box, "entity-7") != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+    if (sink->motion(sink->context, NULL, box) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+    if (sink->event(sink->context, NULL, "probed", props, 2) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+    if (sink->text(sink->context, NULL, "hello", "en", 10, 20) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+    if (sink->other(sink->context, NULL, "text/plain", "raw", 3) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+    return AVA_STATUS_OK;
+}
+
+static const ava_plugin_descriptor probe_descriptor = {
+    AVA_PLUGIN_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor),
+    PROBE_NAME, PROBE_VERSION, "Test analyzer in plain C: every inference kind and failure path",
+    AVA_CONCURRENCY_PER_SESSION,
+    probe_create, probe_destroy, probe_open, probe_close, probe_process};
+
+#ifndef PROBE_ABI_MAJOR_OVERRIDE
+AVA_PLUGIN_DEFINE_ENTRY(&probe_descriptor)
+#else
+/* Pretends to be built for another ABI major: the host must refuse it. */
+static ava_plugin_descriptor foreign_descriptor;
+AVA_PLUGIN_EXPORT const ava_plugin_descriptor* ava_plugin_entry(void)
+{
+    foreign_descriptor = probe_descriptor;
+    foreign_descriptor.abi_major = PROBE_ABI_MAJOR_OVERRIDE;
+    return &foreign_descriptor;
+}
+#endif

@@ -1,0 +1,68 @@
+#include "routing/router.h"
+
+#include <gtest/gtest.h>
+
+namespace ava::routing {
+namespace {
+
+TEST(QueryToJson, TypesNumbersAndBooleansAndDecodesEscapes)
+{
+    EXPECT_EQ(query_to_json("threshold=100&mode=fast%20path&on=true&flag&pipeline=x"),
+              R"({"threshold":100.0,"mode":"fast path","on":true,"flag":true})");
+    EXPECT_EQ(query_to_json(""), "{}");
+    EXPECT_THROW(query_to_json("a=%zz"), RouteError);
+    EXPECT_THROW(query_to_json("a=%2"), RouteError);
+}
+
+TEST(QueryValue, FindsOneParameter)
+{
+    EXPECT_EQ(query_value("a=1&pipeline=lobby%201", "pipeline"), "lobby 1");
+    EXPECT_FALSE(query_value("a=1", "pipeline").has_value());
+}
+
+TEST(MergeJsonObjects, OverlayWins)
+{
+    EXPECT_EQ(merge_json_objects(R"({"a":1,"b":2})", R"({"b":3,"c":4})"), R"({"a":1,"b":3,"c":4})");
+    EXPECT_EQ(merge_json_objects(R"({"a":1})", "{}"), R"({"a":1})");
+    EXPECT_THROW(merge_json_objects("{}", "[1]"), RouteError);
+    EXPECT_THROW(merge_json_objects("{}", "{bad"), RouteError);
+}
+
+// Without loaded analyzers every resolution ends in "not loaded": the error must name what was asked.
+TEST(Router, ExplainsWhatIsNotLoaded)
+{
+    loading::AnalyzerRegistry registry;
+    Router router(registry, RouteTable{});
+    try {
+        router.resolve_grpc(R"({"analyzer":"faces","parameters":{"threshold":0.5}})", "");
+        FAIL();
+    } catch (const RouteError& e) {
+        EXPECT_EQ(e.kind(), RouteError::Kind::not_found);
+        EXPECT_NE(std::string(e.what()).find("'faces', which is not loaded (loaded: none)"), std::string::npos) << e.what();
+    }
+    try {
+        router.resolve_http("/nope", "", "");
+        FAIL();
+    } catch (const RouteError& e) {
+        EXPECT_EQ(e.kind(), RouteError::Kind::not_found);
+        EXPECT_NE(std::string(e.what()).find("routes: /score"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Router, RejectsMalformedExtensionConfiguration)
+{
+    loading::AnalyzerRegistry registry;
+    Router router(registry, RouteTable{});
+    for (const char* bad : {R"({"analyzer":3})", R"({"parameters":{}})", R"({"analyzer":"a","parameters":[1]})",
+                            R"({"analyzer":"a","extra":1})", R"({"analyzer":)"}) {
+        try {
+            router.resolve_grpc(bad, "");
+            FAIL() << bad;
+        } catch (const RouteError& e) {
+            EXPECT_EQ(e.kind(), RouteError::Kind::bad_request) << bad;
+        }
+    }
+}
+
+} // namespace
+} // namespace ava::routing
