@@ -19,7 +19,11 @@ Host::Host(HostOptions options)
 {
 }
 
-Host::~Host() = default;
+Host::~Host()
+{
+    // Finish worker tasks before the front-ends they answer through are destroyed.
+    workers_.join();
+}
 
 void Host::load()
 {
