@@ -6,8 +6,9 @@
 //   nms_threshold  0..1, default 0.3: IoU above which overlapping BlazeFace boxes are merged (blazeface only).
 //   min_neighbors  1..50, default 5: Haar detections that must overlap to count as a face (haar only).
 //   model_path     file of the configured model (configuration only: a caller must not pick server files).
-//                  Default for blazeface: $AVA_MODELS_DIR, then the build's models folder (AVA_DEFAULT_MODELS_DIR),
-//                  file face_detection_back_256x256_barracuda.onnx (scripts/fetch-models.sh fetches it);
+//                  Default for blazeface, file face_detection_back_256x256_barracuda.onnx (scripts/fetch-models.sh
+//                  fetches it) in the first folder that has it: $AVA_MODELS_DIR, the build's AVA_MODELS_DIR
+//                  (the installed models folder in packages), the source tree's .cache/models;
 //                  for haar: opencv-data's haarcascade_frontalface_default.xml.
 // A stream choosing the other model than the configuration gets that model from its default file.
 //
@@ -32,6 +33,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <string_view>
 
 namespace {
 
@@ -343,6 +345,9 @@ std::string blazeface_default_path()
         tried.push_back((std::filesystem::path(dir) / blazeface_file).string());
     }
     tried.push_back((std::filesystem::path(AVA_DEFAULT_MODELS_DIR) / blazeface_file).string());
+    if (std::string_view(AVA_SOURCE_MODELS_DIR) != AVA_DEFAULT_MODELS_DIR) {
+        tried.push_back((std::filesystem::path(AVA_SOURCE_MODELS_DIR) / blazeface_file).string());
+    }
     for (const auto& path : tried) {
         std::error_code ec;
         if (std::filesystem::is_regular_file(path, ec)) {
