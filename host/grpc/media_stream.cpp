@@ -1,0 +1,434 @@
+#include "media_stream.h"
+
+#include "stream_registry.h"
+
+#include "inferences/proto_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <utility>
+
+namespace ava::grpc_frontend {
+namespace {
+
+constexpr std::string_view authentication_key = "x-ms-authentication";
+// While the workers are saturated and none of this stream's frames is in flight to wake it, it asks again
+// this often. Short: a saturated pool frees tickets every few milliseconds.
+constexpr auto admission_retry = std::chrono::milliseconds(2);
+
+grpc::Status status_of(const routing::RouteError& e)
+{
+    return {e.kind() == routing::RouteError::Kind::not_found ? grpc::StatusCode::NOT_FOUND
+                                                             : grpc::StatusCode::INVALID_ARGUMENT,
+            e.what()};
+}
+
+grpc::Status status_of(const frames::SharedMemoryError& e)
+{
+    switch (e.kind()) {
+    case frames::SharedMemoryError::Kind::not_found:
+        return {grpc::StatusCode::NOT_FOUND, e.what()};
+    case frames::SharedMemoryError::Kind::permission_denied:
+        return {grpc::StatusCode::PERMISSION_DENIED, e.what()};
+    case frames::SharedMemoryError::Kind::bad_request:
+        return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    case frames::SharedMemoryError::Kind::system:
+        break;
+    }
+    return {grpc::StatusCode::INTERNAL, e.what()};
+}
+
+std::string_view code_name(grpc::StatusCode code)
+{
+    switch (code) {
+    case grpc::StatusCode::OK:
+        return "OK";
+    case grpc::StatusCode::CANCELLED:
+        return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+    case grpc::StatusCode::NOT_FOUND:
+        return "NOT_FOUND";
+    case grpc::StatusCode::PERMISSION_DENIED:
+        return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED:
+        return "UNAUTHENTICATED";
+    case grpc::StatusCode::UNAVAILABLE:
+        return "UNAVAILABLE";
+    case grpc::StatusCode::INTERNAL:
+        return "INTERNAL";
+    default:
+        return "ERROR";
+    }
+}
+
+std::string payload_name(const contract::MediaStreamMessage& message)
+{
+    switch (message.payload_case()) {
+    case contract::MediaStreamMessage::kMediaStreamDescriptor:
+        return "a MediaStreamDescriptor";
+    case contract::MediaStreamMessage::kMediaSample:
+        return "a MediaSample";
+    default:
+        return "a message with no payload";
+    }
+}
+
+} // namespace
+
+MediaStream* MediaStream::create(StreamServices services, grpc::CallbackServerContext* context)
+{
+    // The callback API takes a raw pointer and hands it back in OnDone, where a unique_ptr frees it.
+    return std::make_unique<MediaStream>(services, context).release();
+}
+
+MediaStream::MediaStream(StreamServices services, grpc::CallbackServerContext* context)
+    : services_(services), context_(context), peer_(context->peer())
+{
+    std::unique_lock lock(mutex_);
+    if (!services_.registry.add(this)) {
+        failure_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the extension host is shutting down");
+    } else if (services_.credentials.required()) {
+        const auto& metadata = context_->client_metadata();
+        const auto found = metadata.find(grpc::string_ref(authentication_key.data(), authentication_key.size()));
+        const std::string_view value = found == metadata.end()
+                                           ? std::string_view()
+                                           : std::string_view(found->second.data(), found->second.size());
+        if (!security::authorize(services_.credentials, value)) {
+            failure_ = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                    found == metadata.end()
+                                        ? "credentials required: send request metadata 'x-ms-authentication: Basic "
+                                          "<base64 username:password>'"
+                                        : "wrong credentials in x-ms-authentication");
+            spdlog::warn("gRPC stream from {}: refused: {}", peer_, failure_->error_message());
+        }
+    }
+    if (!failure_) {
+        reading_ = true;
+        lock.unlock();
+        StartRead(&descriptor_request_);
+        return;
+    }
+    step(lock);
+}
+
+MediaStream::~MediaStream()
+{
+    // Close the analyzer stream and unmap the sender's memory now, then say so: an operator (and the
+    // disconnect test) can tell the stream left nothing behind.
+    const bool had_session = session_ != nullptr;
+    session_.reset();
+    mapping_.reset();
+    if (handshaken_) {
+        spdlog::info("gRPC stream {} closed after {} acknowledged frame(s){}", who(), frames_acked_,
+                     had_session ? ": analyzer session and shared memory released" : "");
+    }
+}
+
+std::string MediaStream::who() const
+{
+    return "from pipeline '" + (pipeline_.empty() ? std::string("(unnamed)") : pipeline_) + "' node '" + node_ +
+           "' (" + peer_ + ")";
+}
+
+void MediaStream::drain()
+{
+    std::unique_lock lock(mutex_);
+    draining_ = true;
+    step(lock);
+}
+
+void MediaStream::OnReadDone(bool ok)
+{
+    std::unique_lock lock(mutex_);
+    reading_ = false;
+    if (finished_) {
+        return;
+    }
+    if (!ok) {
+        read_closed_ = true;
+    } else if (!handshaken_) {
+        handshake(lock);
+    } else {
+        accept_sample();
+    }
+    step(lock);
+}
+
+void MediaStream::handshake(std::unique_lock<std::mutex>& lock)
+{
+    // Only this reaction touches the stream's set-up fields, and no sample is read before it ends: the
+    // slow parts (mapping, opening the analyzer session) run without the lock.
+    lock.unlock();
+    std::optional<grpc::Status> refused;
+    const auto& message = descriptor_request_;
+    try {
+        if (!message.has_media_stream_descriptor()) {
+            throw StreamError(grpc::StatusCode::INVALID_ARGUMENT,
+                              "the first message must be a MediaStreamDescriptor, got " + payload_name(message));
+        }
+        const auto& descriptor = message.media_stream_descriptor();
+        if (descriptor.has_graph_identifier()) {
+            pipeline_ = descriptor.graph_identifier().graph_instance_name();
+            node_ = descriptor.graph_identifier().graph_node_name();
+        }
+        if (!descriptor.has_media_descriptor()) {
+            throw StreamError(grpc::StatusCode::INVALID_ARGUMENT, "the MediaStreamDescriptor has no media_descriptor");
+        }
+        format_ = frame_format_of(descriptor.media_descriptor());
+        const auto route = services_.router.resolve_grpc(descriptor.extension_configuration(), pipeline_);
+        if (descriptor.has_shared_memory_buffer_transfer_properties()) {
+            const auto& shared = descriptor.shared_memory_buffer_transfer_properties();
+            mapping_ = frames::SharedMemoryMapping::open(shared.handle_name(), shared.length_bytes());
+        }
+        loading::StreamInfo info;
+        info.pipeline_name = pipeline_;
+        info.node_name = node_;
+        info.route = route.route;
+        info.width = format_.width;
+        info.height = format_.height;
+        info.pixel_format = format_.analyzer_format;
+        info.timescale = descriptor.media_descriptor().timescale();
+        info.parameters_json = route.parameters_json;
+        session_ = route.analyzer->open_session(info);
+        analyzer_ = route.analyzer->name();
+        max_parallel_ = route.analyzer->library().descriptor().concurrency == AVA_CONCURRENCY_FULL ? window : 1;
+
+        descriptor_reply_.set_ack_sequence_number(message.sequence_number());
+        descriptor_reply_.mutable_media_stream_descriptor()->set_extension_identifier("ava-extension-host/" + analyzer_);
+        spdlog::info("gRPC stream {} -> analyzer '{}' ({}): {}, {}", who(), analyzer_, route.route, format_.describe(),
+                     mapping_ ? "shared memory '" + mapping_->handle_name() + "' (" +
+                                    std::to_string(mapping_->size()) + " bytes)"
+                              : std::string("embedded frames"));
+    } catch (const StreamError& e) {
+        refused = e.status();
+    } catch (const routing::RouteError& e) {
+        refused = status_of(e);
+    } catch (const frames::SharedMemoryError& e) {
+        refused = status_of(e);
+    } catch (const loading::AnalyzerError& e) {
+        refused = grpc::Status(e.is_callers_fault() ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::INTERNAL,
+                               std::string("cannot open the analyzer stream: ") + e.what());
+    } catch (const std::exception& e) {
+        refused = grpc::Status(grpc::StatusCode::INTERNAL, std::string("stream set-up failed: ") + e.what());
+    }
+    lock.lock();
+    if (refused) {
+        session_.reset();
+        mapping_.reset();
+        fail(grpc::Status(refused->error_code(), "stream descriptor refused: " + refused->error_message()));
+        return;
+    }
+    handshaken_ = true;
+    descriptor_reply_due_ = true;
+    last_client_sequence_ = message.sequence_number();
+}
+
+void MediaStream::accept_sample()
+{
+    Slot& s = slot(tail_);
+    const auto& message = s.request;
+    if (!message.has_media_sample()) {
+        fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "message sequence_number " + std::to_string(message.sequence_number()) +
+                              ": expected a MediaSample after the descriptor, got " + payload_name(message)));
+        return;
+    }
+    if (message.sequence_number() <= last_client_sequence_) {
+        fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "MediaSample sequence_number " + std::to_string(message.sequence_number()) +
+                              " does not increase (previous message: " + std::to_string(last_client_sequence_) +
+                              "): each side numbers its messages from 1, monotonically"));
+        return;
+    }
+    last_client_sequence_ = message.sequence_number();
+    s.state = Slot::State::queued;
+    ++tail_;
+}
+
+void MediaStream::analyse(Slot& s)
+{
+    // Runs on a worker. This slot is ours alone until it is marked done; set-up fields are read-only now.
+    grpc::Status error;
+    const auto sequence = s.request.sequence_number();
+    try {
+        const auto& sample = s.request.media_sample();
+        const frames::Frame frame = frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr);
+        const auto inferences = session_->process(frame);
+        // The frame (and so any view into shared memory) is done with before the ack can be sent.
+        auto& reply = *s.reply.mutable_media_sample();
+        reply.set_timestamp(sample.timestamp());
+        inferences::to_proto(inferences, *reply.mutable_inferences());
+        s.reply.set_ack_sequence_number(sequence);
+    } catch (const frames::FrameError& e) {
+        error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
+    } catch (const loading::AnalyzerError& e) {
+        error = grpc::Status(e.is_callers_fault() ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::INTERNAL,
+                             "MediaSample sequence_number " + std::to_string(sequence) + ": analyzer '" + analyzer_ +
+                                 "' failed: " + e.what());
+    } catch (const std::exception& e) {
+        error = grpc::Status(grpc::StatusCode::INTERNAL,
+                             "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
+    }
+    std::unique_lock lock(mutex_);
+    s.ticket.reset();
+    --analysing_;
+    if (error.ok()) {
+        s.state = Slot::State::done;
+    } else {
+        s.state = Slot::State::failed;
+        s.error = error;
+        sample_failed_ = true;
+        spdlog::warn("gRPC stream {}: {}: {}", who(), code_name(error.error_code()), error.error_message());
+    }
+    step(lock);
+}
+
+void MediaStream::fail(grpc::Status status)
+{
+    spdlog::warn("gRPC stream {}: {}: {}", who(), code_name(status.error_code()), status.error_message());
+    if (!failure_) {
+        failure_ = std::move(status);
+    }
+}
+
+void MediaStream::OnWriteDone(bool ok)
+{
+    std::unique_lock lock(mutex_);
+    writing_ = false;
+    const bool was_descriptor = std::exchange(writing_descriptor_, false);
+    if (!ok) {
+        cancelled_ = true; // the stream is broken: nothing more can be sent
+    } else if (!was_descriptor) {
+        slot(head_).state = Slot::State::free;
+        ++head_;
+        ++frames_acked_;
+    }
+    step(lock);
+}
+
+void MediaStream::OnCancel()
+{
+    std::unique_lock lock(mutex_);
+    cancelled_ = true;
+    step(lock);
+}
+
+void MediaStream::OnDone()
+{
+    services_.registry.remove(this);
+    const std::unique_ptr<MediaStream> self(this); // the pointer create() released
+}
+
+MediaStream::Actions MediaStream::next_actions()
+{
+    Actions a;
+    if (finished_) {
+        return a;
+    }
+    // Hand queued samples to workers, in order, while this stream may run more and a ticket is free.
+    if (handshaken_ && !cancelled_ && !sample_failed_) {
+        while (dispatched_ < tail_ && analysing_ < max_parallel_ && !alarm_pending_) {
+            auto ticket = services_.workers.try_admit();
+            if (!ticket) {
+                alarm_pending_ = true;
+                a.arm_alarm = true;
+                break;
+            }
+            Slot& s = slot(dispatched_++);
+            s.ticket.emplace(std::move(*ticket));
+            s.state = Slot::State::analysing;
+            ++analysing_;
+            a.analyse[a.analyse_count++] = &s;
+        }
+    }
+    // Replies leave one at a time, in sample order: our descriptor first, then each acked sample.
+    if (!writing_ && !cancelled_) {
+        if (descriptor_reply_due_) {
+            descriptor_reply_due_ = false;
+            writing_ = writing_descriptor_ = true;
+            descriptor_reply_.set_sequence_number(next_sequence_++);
+            a.write = &descriptor_reply_;
+        } else if (head_ < tail_ && slot(head_).state == Slot::State::done) {
+            writing_ = true;
+            auto& reply = slot(head_).reply;
+            reply.set_sequence_number(next_sequence_++);
+            a.write = &reply;
+        }
+    }
+    // Read the next sample only into a free slot: a full window is the back-pressure.
+    if (handshaken_ && !reading_ && !read_closed_ && !cancelled_ && !draining_ && !failure_ && !sample_failed_ &&
+        tail_ - head_ < window) {
+        reading_ = true;
+        a.read = &slot(tail_).request;
+    }
+    if (a.empty() && holds_ == 0 && analysing_ == 0 && !writing_ && !alarm_pending_) {
+        const bool head_failed = head_ < tail_ && slot(head_).state == Slot::State::failed;
+        const bool all_acked = head_ == tail_;
+        if (cancelled_ || head_failed || (all_acked && (failure_ || read_closed_ || draining_))) {
+            finished_ = true;
+            a.finish = final_status();
+        }
+    }
+    return a;
+}
+
+grpc::Status MediaStream::final_status() const
+{
+    if (cancelled_) {
+        return {grpc::StatusCode::CANCELLED, "the client went away"};
+    }
+    if (head_ < tail_ && slots_[head_ % window].state == Slot::State::failed) {
+        return slots_[head_ % window].error;
+    }
+    if (failure_) {
+        return *failure_;
+    }
+    if (draining_) {
+        return {grpc::StatusCode::UNAVAILABLE, "the extension host is shutting down; reconnect to another instance"};
+    }
+    return grpc::Status::OK;
+}
+
+void MediaStream::step(std::unique_lock<std::mutex>& lock)
+{
+    for (;;) {
+        Actions a = next_actions();
+        if (a.finish) {
+            lock.unlock();
+            Finish(*a.finish); // the last touch: OnDone may free this stream any time after
+            return;
+        }
+        if (a.empty()) {
+            return;
+        }
+        // Hold the stream open while acting without the lock, so no other thread can finish it under us.
+        ++holds_;
+        lock.unlock();
+        if (a.write != nullptr) {
+            StartWrite(a.write);
+        }
+        if (a.read != nullptr) {
+            StartRead(a.read);
+        }
+        for (std::size_t i = 0; i < a.analyse_count; ++i) {
+            Slot* s = a.analyse[i];
+            services_.workers.post([this, s] { analyse(*s); });
+        }
+        if (a.arm_alarm) {
+            // Only one alarm is ever pending; replacing a fired one (even from its own callback) is safe.
+            alarm_.emplace();
+            alarm_->Set(std::chrono::system_clock::now() + admission_retry, [this](bool) {
+                std::unique_lock alarm_lock(mutex_);
+                alarm_pending_ = false;
+                step(alarm_lock);
+            });
+        }
+        lock.lock();
+        --holds_;
+    }
+}
+
+} // namespace ava::grpc_frontend

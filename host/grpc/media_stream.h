@@ -1,0 +1,141 @@
+#pragma once
+// MediaStream: one ProcessMediaStream call — the per-stream state machine of the AVA gRPC extension
+// protocol, as a gRPC callback reactor (no thread of its own).
+//
+//   handshake: the first message must be a MediaStreamDescriptor; it is validated, routed to an analyzer,
+//              its shared memory mapped, an analyzer session opened, and answered with our descriptor.
+//   samples:   read into a fixed window of slots; each is decoded and analysed on FrameWorkers (admitted
+//              with a ticket), and acknowledged in order, one reply per sample, once its analysis is done.
+//              A full window, or no ticket, stops reading: back-pressure reaches the sender through
+//              HTTP/2 flow control instead of a queue growing here.
+//   end:       the client closes (OK), a bad message or frame (INVALID_ARGUMENT etc., after acking every
+//              earlier sample), a disconnect (CANCELLED), or host shutdown (UNAVAILABLE). The stream finishes
+//              only when nothing is in flight, so its session and mapping outlive every use.
+
+#include "contract.h"
+#include "frame_format.h"
+
+#include "frames/shared_memory_mapping.h"
+#include "loading/analyzer.h"
+#include "routing/router.h"
+#include "runtime/frame_workers.h"
+#include "security/credentials.h"
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace ava::grpc_frontend {
+
+class StreamRegistry;
+
+// What every stream borrows from the server; all outlive the streams (the server waits for them).
+struct StreamServices {
+    const routing::Router& router;
+    runtime::FrameWorkers& workers;
+    const security::Credentials& credentials;
+    StreamRegistry& registry;
+};
+
+class MediaStream final
+    : public grpc::ServerBidiReactor<contract::MediaStreamMessage, contract::MediaStreamMessage> {
+public:
+    // Frames read ahead per stream: enough to overlap reading, analysis and writing (and to use several
+    // workers on analyzers that allow it), small enough that an embedded 1080p stream holds ~24 MB at most.
+    static constexpr std::size_t window = 4;
+
+    // Creates the reactor for a new call. gRPC holds the returned pointer until OnDone, which frees it.
+    static MediaStream* create(StreamServices services, grpc::CallbackServerContext* context);
+
+    MediaStream(StreamServices services, grpc::CallbackServerContext* context);
+    MediaStream(const MediaStream&) = delete;
+    MediaStream& operator=(const MediaStream&) = delete;
+    ~MediaStream() override;
+
+    // Host shutdown: read nothing more, acknowledge what is in flight, then end with UNAVAILABLE.
+    void drain();
+
+    void OnReadDone(bool ok) override;
+    void OnWriteDone(bool ok) override;
+    void OnCancel() override;
+    void OnDone() override;
+
+private:
+    struct Slot {
+        enum class State { free, queued, analysing, done, failed };
+        contract::MediaStreamMessage request;
+        contract::MediaStreamMessage reply; // reused: its inference list keeps its allocations
+        std::optional<runtime::FrameWorkers::Ticket> ticket;
+        State state = State::free;
+        grpc::Status error;
+    };
+
+    // What step() decided to do once the lock is released.
+    struct Actions {
+        contract::MediaStreamMessage* read = nullptr;
+        const contract::MediaStreamMessage* write = nullptr;
+        std::array<Slot*, window> analyse{};
+        std::size_t analyse_count = 0;
+        bool arm_alarm = false;
+        std::optional<grpc::Status> finish;
+        bool empty() const noexcept { return read == nullptr && write == nullptr && analyse_count == 0 && !arm_alarm; }
+    };
+
+    Slot& slot(std::uint64_t index) noexcept { return slots_[index % window]; }
+    void handshake(std::unique_lock<std::mutex>& lock);
+    void accept_sample();
+    void analyse(Slot& slot);
+    void fail(grpc::Status status);
+    Actions next_actions();
+    void step(std::unique_lock<std::mutex>& lock);
+    grpc::Status final_status() const;
+    std::string who() const;
+
+    StreamServices services_;
+    grpc::CallbackServerContext* context_;
+    std::string peer_;
+
+    // Set once by the handshake, before any sample is read; read-only afterwards.
+    std::string pipeline_;
+    std::string node_;
+    std::string analyzer_;
+    FrameFormat format_;
+    std::optional<frames::SharedMemoryMapping> mapping_;
+    std::unique_ptr<loading::AnalyzerSession> session_;
+    std::size_t max_parallel_ = 1; // analyses of this stream at once (1 unless the plugin is fully concurrent)
+
+    std::mutex mutex_; // guards everything below
+    bool handshaken_ = false;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool writing_descriptor_ = false;
+    bool descriptor_reply_due_ = false;
+    bool read_closed_ = false; // the client half-closed, or reading failed
+    bool cancelled_ = false;   // the client went away (or a write failed): nothing more can be sent
+    bool draining_ = false;
+    bool finished_ = false;
+    bool alarm_pending_ = false;
+    bool sample_failed_ = false; // a sample could not be analysed: the stream ends after acking those before it
+    int holds_ = 0; // threads between deciding an action and starting it: the stream must not finish
+    std::optional<grpc::Status> failure_;
+    std::uint64_t head_ = 0;       // oldest sample not yet acknowledged
+    std::uint64_t dispatched_ = 0; // next sample to hand to a worker
+    std::uint64_t tail_ = 0;       // next slot to read into
+    std::size_t analysing_ = 0;
+    std::uint64_t last_client_sequence_ = 0;
+    std::uint64_t next_sequence_ = 1; // ours
+    std::uint64_t frames_acked_ = 0;
+    contract::MediaStreamMessage descriptor_request_;
+    contract::MediaStreamMessage descriptor_reply_;
+    std::array<Slot, window> slots_;
+    std::optional<grpc::Alarm> alarm_; // retries admission while the workers are saturated
+};
+
+} // namespace ava::grpc_frontend
