@@ -599,6 +599,27 @@ TEST_F(GrpcFrontend, ClientDisconnectingMidStreamFreesTheStream)
     EXPECT_TRUE(result.status.ok());
 }
 
+// ---- saturation: more frames than the workers admit ----
+
+// One admission ticket for the whole host: streams that find none stop reading and retry, and every frame
+// of every stream is still answered, in order.
+TEST(GrpcBackPressure, StreamsWaitForAdmissionInsteadOfFailing)
+{
+    HostProcess host({"--no-http", "--workers", "2", "--max-concurrent-frames", "1"});
+    std::vector<std::future<SessionResult>> running;
+    for (int i = 0; i < 8; ++i) {
+        running.push_back(std::async(std::launch::async, [&host, i] {
+            return run_shared_memory_session(make_channel(host.grpc_port()), 100, "saturating-" + std::to_string(i));
+        }));
+    }
+    for (auto& r : running) {
+        const auto result = r.get();
+        EXPECT_EQ(result.error, "");
+        EXPECT_EQ(result.replies.size(), 100u);
+        EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+    }
+}
+
 // ---- authentication, TLS, shutdown: hosts of their own ----
 
 std::string base64(const std::string& text)
