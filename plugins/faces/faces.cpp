@@ -287,7 +287,13 @@ public:
     {
         const std::vector<uint8_t> pixels(16 * 16, 0);
         const ava_frame frame{sizeof(ava_frame), pixels.data(), 16, 16, 16, AVA_PIXEL_FORMAT_GRAY8, 0};
-        detect(frame, Settings{"blazeface", 1.0F, 0.3F, 5});
+        try {
+            detect(frame, Settings{"blazeface", 1.0F, 0.3F, 5});
+        } catch (const cv::Exception& e) {
+            // e.g. another model's input size: say which file, not only OpenCV's assertion.
+            throw Error(AVA_STATUS_INVALID_ARGUMENT,
+                        "'" + path_ + "' does not run as the BlazeFace back 256x256 model: " + e.err);
+        }
     }
 };
 

@@ -1,7 +1,8 @@
 // analyzer_bench — time per frame of an analyzer plugin on real footage, through the C ABI (no host).
-//   analyzer_bench [--frames N] [--skip N] [--config JSON] [--params JSON] [--print] PLUGIN [VIDEO|IMAGE]
+//   analyzer_bench [--frames N] [--skip N] [--threads N] [--config JSON] [--params JSON] [--print] PLUGIN [MEDIA]
 // Default media: vtest.avi (768x576). Prints ms/frame (mean, median, max) after one untimed warm-up frame;
-// --print also prints each frame's inferences.
+// --print also prints each frame's inferences; --threads sets OpenCV's thread count (the plugins share this
+// process's OpenCV), e.g. 1 for a per-core figure that does not depend on the machine's other load.
 #include "plugin_harness.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -32,6 +33,8 @@ int main(int argc, char** argv)
             config = argv[++i];
         } else if (arg == "--params" && i + 1 < argc) {
             params = argv[++i];
+        } else if (arg == "--threads" && i + 1 < argc) {
+            cv::setNumThreads(std::stoi(argv[++i]));
         } else if (arg == "--print") {
             print = true;
         } else {
@@ -39,8 +42,8 @@ int main(int argc, char** argv)
         }
     }
     if (positional.empty()) {
-        std::cerr << "usage: analyzer_bench [--frames N] [--skip N] [--config JSON] [--params JSON] [--print] "
-                     "PLUGIN [VIDEO|IMAGE]\n";
+        std::cerr << "usage: analyzer_bench [--frames N] [--skip N] [--threads N] [--config JSON] [--params JSON] "
+                     "[--print] PLUGIN [VIDEO|IMAGE]\n";
         return 2;
     }
     try {
@@ -92,8 +95,8 @@ int main(int argc, char** argv)
         }
         std::vector<double> sorted = ms;
         std::sort(sorted.begin(), sorted.end());
-        std::printf("%s %dx%d: %zu frames, mean %.1f ms, median %.1f ms, max %.1f ms\n", positional[0].c_str(),
-                    images[0].cols, images[0].rows, ms.size(),
+        std::printf("%s %s %dx%d, %d threads: %zu frames, mean %.1f ms, median %.1f ms, max %.1f ms\n", positional[0].c_str(),
+                    params.c_str(), images[0].cols, images[0].rows, cv::getNumThreads(), ms.size(),
                     std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size()),
                     sorted[sorted.size() / 2], sorted.back());
         return 0;
