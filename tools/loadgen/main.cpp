@@ -10,6 +10,8 @@
 #include "report.h"
 #include "run_plan.h"
 
+#include <unistd.h>
+
 #include <exception>
 #include <future>
 #include <iostream>
@@ -30,18 +32,31 @@ int run(const LoadOptions& options)
         return options.protocol == Protocol::grpc ? run_grpc_load(options, payload, plan)
                                                   : run_http_load(options, payload, plan);
     });
-    // Sample the host's CPU at the edges of the measure window, from this otherwise idle thread.
-    if (options.host_pid != 0) {
-        if (load.wait_until(plan.window.start) == std::future_status::timeout) {
+    // Sample the host's CPU (and our own) at the edges of the measure window, from this idle thread.
+    const pid_t self = ::getpid();
+    std::optional<ProcessSample> self_before;
+    std::optional<ProcessSample> self_after;
+    if (load.wait_until(plan.window.start) == std::future_status::timeout) {
+        self_before = sample_process(self);
+        if (options.host_pid != 0) {
             report.host_before = sample_process(options.host_pid);
         }
-        if (plan.stop_at && load.wait_until(*plan.stop_at) == std::future_status::timeout) {
+    }
+    if (plan.stop_at && load.wait_until(*plan.stop_at) == std::future_status::timeout) {
+        self_after = sample_process(self);
+        if (options.host_pid != 0) {
             report.host_after = sample_process(options.host_pid);
         }
     }
     report.stats = load.get();
+    if (!self_after) {
+        self_after = sample_process(self);
+    }
     if (options.host_pid != 0 && !report.host_after) {
         report.host_after = sample_process(options.host_pid);
+    }
+    if (self_before && self_after) {
+        report.self_cpu_seconds = self_after->cpu_seconds - self_before->cpu_seconds;
     }
     const auto end = std::min(plan.window.end, report.stats.last_measured_ack);
     report.measured_seconds = end > plan.window.start ? std::chrono::duration<double>(end - plan.window.start).count() : 0;

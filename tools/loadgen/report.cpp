@@ -71,6 +71,10 @@ void print_table(std::ostream& out, RunReport& r)
         out << "  host CPU us/frame        " << fixed(*d.host_cpu_us_per_frame, 1) << "  (" << fixed(*d.host_cpu_cores, 2)
             << " cores)\n";
     }
+    if (r.stats.frames_measured > 0) {
+        out << "  loadgen CPU us/frame     " << fixed(r.self_cpu_seconds * 1e6 / static_cast<double>(r.stats.frames_measured), 1)
+            << '\n';
+    }
     if (r.host_after) {
         out << "  host RSS MiB             " << fixed(static_cast<double>(r.host_after->rss_bytes) / 1048576.0, 1) << '\n';
     }
@@ -146,6 +150,8 @@ void print_json(std::ostream& out, RunReport& r)
         w.Key("host_cpu_cores");
         w.Double(*d.host_cpu_cores);
     }
+    w.Key("loadgen_cpu_us_per_frame");
+    w.Double(r.stats.frames_measured > 0 ? r.self_cpu_seconds * 1e6 / static_cast<double>(r.stats.frames_measured) : 0);
     if (r.host_after) {
         w.Key("host_rss_bytes");
         w.Uint64(r.host_after->rss_bytes);

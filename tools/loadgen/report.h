@@ -19,6 +19,7 @@ struct RunReport {
     double measured_seconds = 0;
     std::optional<ProcessSample> host_before; // at the start of the measure window
     std::optional<ProcessSample> host_after;  // at its end
+    double self_cpu_seconds = 0;              // the load generator's own CPU in the window: is it the bottleneck?
 
     double frames_per_second() const { return measured_seconds > 0 ? static_cast<double>(stats.frames_measured) / measured_seconds : 0; }
     // Every frame sent was acknowledged correctly and nothing failed.

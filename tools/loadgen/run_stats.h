@@ -12,7 +12,7 @@ namespace ava::loadgen {
 
 using Clock = std::chrono::steady_clock;
 
-// The part of the run that is measured: frames sent at or after `start` and acknowledged before `end`.
+// The part of the run that is measured: frames acknowledged between `start` and `end`.
 struct MeasureWindow {
     Clock::time_point start;
     Clock::time_point end;
@@ -23,7 +23,7 @@ struct RunStats {
     std::uint64_t frames_acked = 0;     // acknowledged correctly (checked)
     std::uint64_t frames_measured = 0;  // acked inside the measure window
     std::uint64_t bytes_measured = 0;   // frame bytes of those
-    std::vector<std::uint32_t> latencies_us; // send -> ack, measured frames only
+    std::vector<std::uint32_t> latencies_us;     // send -> ack, measured frames only
     Clock::time_point last_measured_ack{}; // end of the measured span when the run ends before the window does
     std::map<std::string, std::uint64_t> errors;        // by kind
     std::map<std::string, std::string> error_examples;  // the first message of each kind
