@@ -25,6 +25,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -34,6 +35,7 @@
 #include <map>
 #include <mutex>
 #include <string_view>
+#include <tuple>
 
 namespace {
 
@@ -394,7 +396,12 @@ public:
 
     void process(const ava_frame& frame, ava::plugin::Results& out) const
     {
-        for (const Face& face : model_->detect(frame, settings_)) {
+        auto faces = model_->detect(frame, settings_);
+        // Best first, then top to bottom, left to right: the cascade's own order depends on thread timing.
+        std::sort(faces.begin(), faces.end(), [](const Face& a, const Face& b) {
+            return std::tie(b.score, a.box.y, a.box.x) < std::tie(a.score, b.box.y, b.box.x);
+        });
+        for (const Face& face : faces) {
             const auto box = ava::common::clamp_unit(face.box);
             if (!box) {
                 continue;

@@ -6,6 +6,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <ostream>
+#include <thread>
+
 namespace ava::test {
 namespace {
 
@@ -13,6 +16,9 @@ struct Case {
     const char* plugin;
     const char* parameters;
 };
+
+// So test logs show the case, not its bytes.
+std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.plugin << " " << c.parameters; }
 
 // Parameters that make one call meaningful (motion: report from the second frame on; shadow detection
 // would call most changes "shadow" while the model is that young).
@@ -121,6 +127,42 @@ TEST_P(EveryAnalyzer, RejectsMalformedFramesClearly)
 
     // The session still works afterwards.
     EXPECT_TRUE(session->try_process(good.get(), out).ok());
+}
+
+TEST_P(EveryAnalyzer, ConcurrentCallsOnOneSessionAgreeWhenDeclaredFull)
+{
+    // AVA_CONCURRENCY_FULL lets the host call process() on one session from several threads at once:
+    // each call must get the same answer as a lone one (detectors are leased per call, not shared).
+    if (plugin_.descriptor().concurrency != AVA_CONCURRENCY_FULL) {
+        GTEST_SKIP() << GetParam().plugin << " does not declare full concurrency";
+    }
+    Instance instance(plugin_, "{}");
+    auto session = instance.open(GetParam().parameters);
+    const Frame frame(frames_[0], AVA_PIXEL_FORMAT_BGR24);
+    const auto reference = session->process(frame.get());
+    std::vector<std::vector<Inference>> results(4);
+    std::vector<std::thread> threads;
+    for (auto& result : results) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 2; ++i) {
+                std::vector<Inference> out;
+                if (session->try_process(frame.get(), out).ok()) {
+                    result = out;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (const auto& result : results) {
+        ASSERT_EQ(result.size(), reference.size());
+        for (std::size_t i = 0; i < result.size(); ++i) {
+            EXPECT_EQ(result[i].value, reference[i].value);
+            EXPECT_FLOAT_EQ(result[i].box.l, reference[i].box.l);
+            EXPECT_FLOAT_EQ(result[i].box.w, reference[i].box.w);
+        }
+    }
 }
 
 TEST_P(EveryAnalyzer, RejectsParametersThatAreNotAnObject)
