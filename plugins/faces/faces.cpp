@@ -116,7 +116,8 @@ public:
     virtual std::vector<Face> detect(const ava_frame& frame, const Settings& settings) const = 0;
 };
 
-// MediaPipe BlazeFace, "back" 256x256 model. Decoding per ../shared/analyzer-models.md.
+// MediaPipe BlazeFace, "back" 256x256 model: NHWC input in [-1, 1]; per SSD anchor a score logit and
+// 16 regressors (box centre offset and size, then six keypoint offsets), all in input pixels.
 class BlazeFace final : public Model {
 public:
     explicit BlazeFace(const std::string& path) : bytes_(read(path)), path_(path), nets_([this] { return load(); })
