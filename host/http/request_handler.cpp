@@ -17,6 +17,9 @@ namespace {
 
 constexpr std::string_view request_id_header = "x-ms-client-request-id";
 constexpr std::string_view pipeline_header = "x-ms-live-pipeline";
+constexpr std::string_view admin_reload_path = "/admin/reload";
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 std::string lower(std::string_view s)
 {
@@ -163,11 +166,80 @@ std::string iso_time(std::chrono::system_clock::time_point t)
     return text;
 }
 
+void write_strings(JsonWriter& w, const std::vector<std::string>& strings)
+{
+    w.StartArray();
+    for (const auto& s : strings) {
+        w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    }
+    w.EndArray();
+}
+
+void write_optional(JsonWriter& w, const std::string& s)
+{
+    if (s.empty()) {
+        w.Null();
+    } else {
+        w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    }
+}
+
+void write_optional(JsonWriter& w, const std::optional<std::string>& s)
+{
+    if (s) {
+        w.String(s->c_str(), static_cast<rapidjson::SizeType>(s->size())); // "" is a value here, not "none"
+    } else {
+        w.Null();
+    }
+}
+
+void write_value(JsonWriter& w, std::uint64_t n) { w.Uint64(n); }
+void write_value(JsonWriter& w, const std::string& s) { write_optional(w, s); }
+
+// "key": {"plugins": ..., "config": ...}: the listing splits each counter by what was reloaded.
+template <typename T>
+void write_by_kind(JsonWriter& w, const char* key, const T& plugins, const T& config)
+{
+    w.Key(key);
+    w.StartObject();
+    w.Key("plugins");
+    write_value(w, plugins);
+    w.Key("config");
+    write_value(w, config);
+    w.EndObject();
+}
+
+void write_route_table(JsonWriter& w, const routing::RouteTable& table)
+{
+    w.StartObject();
+    w.Key("defaultAnalyzer");
+    w.String(table.default_analyzer.c_str());
+    w.Key("defaultPath");
+    w.String(table.default_path.c_str());
+    w.Key("routes");
+    w.StartArray();
+    for (const auto& route : table.routes) {
+        w.StartObject();
+        w.Key("analyzer");
+        w.String(route.analyzer.c_str());
+        w.Key("httpPath");
+        write_optional(w, route.http_path);
+        w.Key("extensionConfiguration");
+        write_optional(w, route.extension_configuration);
+        w.Key("pipeline");
+        write_optional(w, route.pipeline);
+        w.Key("parameters");
+        w.RawValue(route.parameters_json.c_str(), route.parameters_json.size(), rapidjson::kObjectType);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+}
+
 } // namespace
 
-RequestHandler::RequestHandler(const routing::Router& router, const loading::AnalyzerRegistry& registry,
-                               security::Credentials credentials)
-    : router_(router), registry_(registry), credentials_(std::move(credentials))
+RequestHandler::RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials)
+    : router_(router), admin_(admin), credentials_(std::move(credentials))
 {
 }
 
@@ -190,6 +262,15 @@ std::optional<Response> RequestHandler::answer_directly(const Request& request) 
     }
     if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
         return listing(request);
+    }
+    if (path == admin_reload_path) {
+        if (request.method() != beast_http::verb::post) {
+            auto response = error(request, beast_http::status::method_not_allowed,
+                                  "method " + std::string(request.method_string()) + " is not allowed: POST to reload");
+            response.set(beast_http::field::allow, "POST");
+            return response;
+        }
+        return std::nullopt; // on a frame worker, see analyze()
     }
     if (request.method() != beast_http::verb::post) {
         auto response = error(request, beast_http::status::method_not_allowed,
@@ -215,6 +296,9 @@ Response RequestHandler::analyze(const Request& request) const
     const auto question = target.find('?');
     const auto path = target.substr(0, question);
     const auto query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    if (path == admin_reload_path) {
+        return reload(request);
+    }
     std::string pipeline(request[pipeline_header]);
     try {
         if (pipeline.empty()) {
@@ -257,38 +341,83 @@ Response RequestHandler::analyze(const Request& request) const
 Response RequestHandler::listing(const Request& request) const
 {
     rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    JsonWriter w(buffer);
     w.StartObject();
     w.Key("analyzers");
     w.StartArray();
-    for (const auto& analyzer : registry_.list()) {
-        const auto& library = analyzer->library();
+    for (const auto& analyzer : admin_.analyzers()) {
         w.StartObject();
         w.Key("name");
-        w.String(analyzer->name().c_str());
+        w.String(analyzer.name.c_str());
         w.Key("version");
-        w.String(library.version().c_str());
+        w.String(analyzer.version.c_str());
         w.Key("abiVersion");
-        w.String(library.abi_version().c_str());
+        w.String(analyzer.abi_version.c_str());
         w.Key("description");
-        w.String(library.description().c_str());
+        w.String(analyzer.description.c_str());
         w.Key("source");
-        w.String(library.source().c_str());
+        w.String(analyzer.source.c_str());
+        w.Key("loadedFrom");
+        w.String(analyzer.loaded_from.c_str());
         w.Key("loadedAt");
-        w.String(iso_time(library.load_time()).c_str());
+        w.String(iso_time(analyzer.loaded_at).c_str());
         w.Key("state");
-        w.String("active");
+        w.String(analyzer.draining ? "draining" : "active");
         w.EndObject();
     }
     w.EndArray();
     w.Key("routes");
-    w.StartArray();
-    for (const auto& path : router_.http_paths()) {
-        w.String(path.c_str());
-    }
-    w.EndArray();
+    write_strings(w, router_.http_paths());
+    w.Key("routeTable");
+    write_route_table(w, *router_.table());
+    const auto counters = admin_.counters();
+    write_by_kind(w, "reloads", counters.plugins.reloads, counters.config_reloads);
+    write_by_kind(w, "refusals", counters.plugins.refusals, counters.config_refusals);
+    write_by_kind(w, "lastRefusals", counters.plugins.last_refusal, counters.last_config_refusal);
     w.EndObject();
     return json_response(request, beast_http::status::ok, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+Response RequestHandler::reload(const Request& request) const
+{
+    runtime::ReloadReport report;
+    try {
+        report = admin_.reload();
+    } catch (const std::exception& e) {
+        return error(request, beast_http::status::service_unavailable, std::string("reload not done: ") + e.what());
+    }
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    w.StartObject();
+    w.Key("ok");
+    w.Bool(report.ok());
+    w.Key("config");
+    if (report.config) {
+        w.StartObject();
+        w.Key("file");
+        w.String(report.config->file.c_str());
+        w.Key("applied");
+        w.Bool(report.config->applied);
+        w.Key("error");
+        write_optional(w, report.config->error);
+        w.Key("restartRequired");
+        write_strings(w, report.config->restart_required);
+        w.EndObject();
+    } else {
+        w.Null(); // no configuration file: nothing to re-read
+    }
+    w.Key("plugins");
+    w.StartObject();
+    w.Key("loaded");
+    write_strings(w, report.plugins.loaded);
+    w.Key("removed");
+    write_strings(w, report.plugins.removed);
+    w.Key("refused");
+    write_strings(w, report.plugins.refused);
+    w.EndObject();
+    w.EndObject();
+    return json_response(request, report.ok() ? beast_http::status::ok : beast_http::status::unprocessable_entity,
+                         std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 } // namespace ava::http

@@ -1,12 +1,16 @@
 #pragma once
 // RequestHandler: the HTTP extension protocol, request in, response out, with no socket in sight.
 //   POST <path>  image/jpeg|png|bmp|x-raw -> 200 {"inferences":[...]} | 204 | 400 | 404 | 500
-//   GET /healthz -> 200 {"status":"ok"};  GET /analyzers -> loaded analyzers and routes
+//   GET /healthz -> 200 {"status":"ok"}
+// Admin endpoints (behind the same credentials as analysis, when credentials are configured):
+//   GET /analyzers      -> analyzers (active and draining versions), routes, reload and refusal counters
+//   POST /admin/reload  -> re-reads the configuration file and rescans the plugins folder; 200 when all of it
+//                          applied, 422 when something was refused (the body says what; the rest applied)
 // image/x-raw describes its pixels with Content-Type parameters:
 //   image/x-raw; width=640; height=480; format=bgr24[; stride=1920]
 
-#include "loading/analyzer_registry.h"
 #include "routing/router.h"
+#include "runtime/admin.h"
 #include "security/credentials.h"
 
 #include <boost/beast/http.hpp>
@@ -22,13 +26,13 @@ using Response = beast_http::response<beast_http::string_body>;
 
 class RequestHandler {
 public:
-    RequestHandler(const routing::Router& router, const loading::AnalyzerRegistry& registry,
-                   security::Credentials credentials);
+    RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials);
 
     // Cheap checks on the I/O thread; a response here means the request needs no analysis.
     std::optional<Response> answer_directly(const Request& request) const;
 
-    // Decode + route + analyse: runs on a frame worker.
+    // Decode + route + analyse: runs on a frame worker. So does POST /admin/reload: loading plugins must not
+    // stall socket I/O.
     Response analyze(const Request& request) const;
 
     // Error responses share one shape: {"error":{"code":..., "message":...}}.
@@ -36,9 +40,10 @@ public:
 
 private:
     Response listing(const Request& request) const;
+    Response reload(const Request& request) const;
 
     const routing::Router& router_;
-    const loading::AnalyzerRegistry& registry_;
+    runtime::Admin& admin_;
     security::Credentials credentials_;
 };
 

@@ -59,6 +59,8 @@ public:
     std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info);
 
     const PluginLibrary& library() const noexcept { return *library_; }
+    // For another instance of the same loaded library (a new configuration), without loading it again.
+    const std::shared_ptr<PluginLibrary>& shared_library() const noexcept { return library_; }
     const std::string& name() const noexcept { return name_; }
     const std::string& config_json() const noexcept { return config_json_; }
 

@@ -1,69 +1,300 @@
-#include "plugin_loader.h"
+#include "plugin_folder.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 namespace ava::loading {
+namespace {
 
-PluginLoader::PluginLoader(std::filesystem::path plugins_dir, std::map<std::string, std::string> analyzer_configs)
-    : plugins_dir_(std::move(plugins_dir)),
+const std::string empty_config = "{}";
+
+std::string described(const Analyzer& analyzer)
+{
+    return analyzer.name() + " " + analyzer.library().version() + " from " + analyzer.library().source().string();
+}
+
+AnalyzerState state_of(const Analyzer& analyzer, bool draining)
+{
+    const auto& library = analyzer.library();
+    return AnalyzerState{analyzer.name(),   library.version(),     library.abi_version(), library.description(),
+                         library.source(),  library.loaded_path(), library.load_time(),   draining};
+}
+
+// dlclose does not unmap a library that marked itself unloadable (GCC's STB_GNU_UNIQUE symbols do):
+// say so, rather than let a leak across reloads go unnoticed.
+bool still_mapped(const std::filesystem::path& file)
+{
+    std::ifstream maps("/proc/self/maps");
+    const std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    return text.find(file.string()) != std::string::npos;
+}
+
+} // namespace
+
+void ScanReport::append(ScanReport other)
+{
+    std::move(other.loaded.begin(), other.loaded.end(), std::back_inserter(loaded));
+    std::move(other.removed.begin(), other.removed.end(), std::back_inserter(removed));
+    std::move(other.refused.begin(), other.refused.end(), std::back_inserter(refused));
+}
+
+PluginFolder::PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs)
+    : registry_(registry), folder_(std::move(folder)),
       shadow_dir_(std::filesystem::temp_directory_path() / ("ava-extension-host." + std::to_string(::getpid()))),
-      analyzer_configs_(std::move(analyzer_configs))
+      configs_(std::move(configs))
 {
     std::filesystem::create_directories(shadow_dir_);
 }
 
-PluginLoader::~PluginLoader()
+PluginFolder::~PluginFolder()
 {
     std::error_code ignored;
     std::filesystem::remove_all(shadow_dir_, ignored);
 }
 
-std::shared_ptr<Analyzer> PluginLoader::load_file(const std::filesystem::path& file) const
+ScanReport PluginFolder::load_all()
 {
-    auto library = PluginLibrary::load(file, shadow_dir_);
-    const auto config = analyzer_configs_.find(library->name());
-    return Analyzer::create(std::move(library), config != analyzer_configs_.end() ? config->second : "{}");
+    auto report = rescan();
+    serving_ = true;
+    return report;
 }
 
-LoadReport PluginLoader::load_all(AnalyzerRegistry& registry) const
+std::vector<std::filesystem::path> PluginFolder::plugin_files(ScanReport& report) const
 {
-    LoadReport report;
     std::error_code ec;
     std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(plugins_dir_, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(folder_, ec)) {
         if (entry.path().extension() == ".so" && entry.is_regular_file()) {
             files.push_back(entry.path());
         }
     }
     if (ec) {
-        report.refused.push_back(plugins_dir_.string() + ": cannot read the plugins folder: " + ec.message());
+        report.refused.push_back(folder_.string() + ": cannot read the plugins folder: " + ec.message());
         spdlog::error("{}", report.refused.back());
-        return report;
+        return {};
     }
     std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-        try {
-            auto analyzer = load_file(file);
-            if (registry.find(analyzer->name()) != nullptr) {
-                throw PluginLoadError(file.string() + ": refused: analyzer name '" + analyzer->name() +
-                                      "' is already provided by another plugin");
-            }
-            spdlog::info("loaded analyzer '{}' version {} (ABI {}) from {}", analyzer->name(),
-                         analyzer->library().version(), analyzer->library().abi_version(), file.string());
-            report.loaded.push_back(analyzer->name());
-            registry.put(std::move(analyzer));
-        } catch (const PluginLoadError& e) {
-            report.refused.emplace_back(e.what());
-            spdlog::error("plugin {}", report.refused.back());
-        } catch (const std::exception& e) {
-            report.refused.push_back(file.string() + ": refused: " + e.what());
-            spdlog::error("plugin {}", report.refused.back());
+    return files;
+}
+
+ScanReport PluginFolder::rescan(bool retry_refused)
+{
+    ScanReport report;
+    const auto files = plugin_files(report);
+    if (!report.refused.empty()) {
+        return report; // an unreadable folder says nothing about which plugins are gone
+    }
+    std::vector<std::filesystem::path> gone;
+    for (const auto& [file, provided] : provided_) {
+        if (!std::binary_search(files.begin(), files.end(), file)) {
+            gone.push_back(file);
         }
     }
+    for (const auto& file : gone) {
+        report.append(file_vanished(file));
+    }
+    for (const auto& file : files) {
+        report.append(file_settled(file, retry_refused));
+    }
     return report;
+}
+
+ScanReport PluginFolder::file_settled(const std::filesystem::path& file, bool retry_refused)
+{
+    ScanReport report;
+    const auto stamp = stamp_of(file);
+    if (!stamp) {
+        return file_vanished(file);
+    }
+    const auto known = provided_.find(file);
+    if (known != provided_.end() && known->second.stamp == *stamp) {
+        return report; // this version is the one loaded
+    }
+    if (const auto refused = refused_.find(file); !retry_refused && refused != refused_.end() && refused->second == *stamp) {
+        return report; // refused before, unchanged since
+    }
+    std::shared_ptr<Analyzer> analyzer;
+    try {
+        auto library = PluginLibrary::load(file, shadow_dir_);
+        for (const auto& [other, provided] : provided_) {
+            if (other != file && provided.analyzer == library->name()) {
+                throw PluginLoadError(file.string() + ": refused: analyzer name '" + library->name() +
+                                      "' is already provided by " + other.string());
+            }
+        }
+        const auto& config = config_for(library->name());
+        analyzer = Analyzer::create(std::move(library), config);
+    } catch (const std::exception& e) {
+        std::string message = dynamic_cast<const PluginLoadError*>(&e) != nullptr
+                                  ? e.what()
+                                  : file.string() + ": refused: " + e.what();
+        if (known != provided_.end()) {
+            if (const auto serving = registry_.find(known->second.analyzer)) {
+                message += " (version " + serving->library().version() + " of '" + serving->name() + "' keeps serving)";
+            }
+        }
+        refuse(report, file, *stamp, std::move(message));
+        return report;
+    }
+    if (known != provided_.end() && known->second.analyzer != analyzer->name()) {
+        spdlog::info("{} now provides analyzer '{}' instead of '{}': '{}' takes no new work", file.string(),
+                     analyzer->name(), known->second.analyzer, known->second.analyzer);
+        report.removed.push_back(known->second.analyzer);
+        retire(registry_.remove(known->second.analyzer));
+    }
+    provided_[file] = Provided{analyzer->name(), *stamp};
+    refused_.erase(file);
+    report.loaded.push_back(described(*analyzer));
+    const auto replaced = registry_.put(analyzer);
+    if (replaced) {
+        spdlog::info("analyzer '{}' version {} (ABI {}) from {} replaces version {}: new work goes to {}, open "
+                     "streams finish on {}",
+                     analyzer->name(), analyzer->library().version(), analyzer->library().abi_version(),
+                     file.string(), replaced->library().version(), analyzer->library().version(),
+                     replaced->library().version());
+    } else {
+        spdlog::info("loaded analyzer '{}' version {} (ABI {}) from {}", analyzer->name(),
+                     analyzer->library().version(), analyzer->library().abi_version(), file.string());
+    }
+    retire(replaced);
+    count_reload();
+    return report;
+}
+
+ScanReport PluginFolder::file_vanished(const std::filesystem::path& file)
+{
+    ScanReport report;
+    refused_.erase(file);
+    const auto known = provided_.find(file);
+    if (known == provided_.end()) {
+        return report;
+    }
+    const auto name = known->second.analyzer;
+    provided_.erase(known);
+    auto removed = registry_.remove(name);
+    spdlog::info("{} is gone: analyzer '{}' takes no new work and unloads once its open streams end",
+                 file.string(), name);
+    report.removed.push_back(name);
+    retire(std::move(removed));
+    count_reload();
+    return report;
+}
+
+void PluginFolder::set_analyzer_configs(AnalyzerConfigs configs)
+{
+    std::vector<std::shared_ptr<Analyzer>> fresh;
+    for (const auto& active : registry_.list()) {
+        const auto it = configs.find(active->name());
+        const auto& next = it != configs.end() ? it->second : empty_config;
+        if (next == active->config_json()) {
+            continue;
+        }
+        try {
+            fresh.push_back(Analyzer::create(active->shared_library(), next));
+        } catch (const AnalyzerError& e) {
+            throw AnalyzerConfigError(active->name(), e.what());
+        }
+    }
+    // Only now that every new instance exists: swap them in, all at once.
+    for (auto& analyzer : fresh) {
+        spdlog::info("analyzer '{}': new configuration applied to new work; open streams keep the old one",
+                     analyzer->name());
+        retire(registry_.put(analyzer));
+    }
+    configs_ = std::move(configs);
+}
+
+const std::string& PluginFolder::config_for(const std::string& analyzer) const
+{
+    const auto it = configs_.find(analyzer);
+    return it != configs_.end() ? it->second : empty_config;
+}
+
+void PluginFolder::refuse(ScanReport& report, const std::filesystem::path& file, const FileStamp& stamp,
+                          std::string message)
+{
+    spdlog::error("plugin {}", message);
+    refused_[file] = stamp;
+    std::lock_guard lock(mutex_);
+    ++counters_.refusals;
+    counters_.last_refusal = message;
+    report.refused.push_back(std::move(message));
+}
+
+void PluginFolder::count_reload()
+{
+    if (serving_) {
+        std::lock_guard lock(mutex_);
+        ++counters_.reloads;
+    }
+}
+
+void PluginFolder::retire(std::shared_ptr<Analyzer> analyzer)
+{
+    if (analyzer) {
+        std::lock_guard lock(mutex_);
+        draining_.push_back(std::move(analyzer));
+    }
+}
+
+std::size_t PluginFolder::reap()
+{
+    std::vector<std::shared_ptr<Analyzer>> drained;
+    std::size_t remaining = 0;
+    {
+        std::lock_guard lock(mutex_);
+        // use_count 1: only this list holds it, and nothing can take a new reference (it is in no registry).
+        const auto idle = std::stable_partition(draining_.begin(), draining_.end(),
+                                                [](const auto& analyzer) { return analyzer.use_count() > 1; });
+        std::move(idle, draining_.end(), std::back_inserter(drained));
+        draining_.erase(idle, draining_.end());
+        remaining = draining_.size();
+    }
+    for (auto& analyzer : drained) {
+        const auto state = state_of(*analyzer, true);
+        const std::weak_ptr<PluginLibrary> library = analyzer->shared_library();
+        analyzer.reset(); // destroy() the instance and, if this was the library's last instance, dlclose it
+        if (!library.expired()) {
+            spdlog::info("analyzer '{}' version {}: previous instance drained and destroyed", state.name, state.version);
+        } else if (still_mapped(state.loaded_from)) {
+            spdlog::warn("analyzer '{}' version {} drained, but its library stays mapped after dlclose (it marked "
+                         "itself non-unloadable, e.g. GCC unique symbols: build plugins with -fno-gnu-unique)",
+                         state.name, state.version);
+        } else {
+            spdlog::info("analyzer '{}' version {} drained and unloaded ({})", state.name, state.version,
+                         state.source.string());
+        }
+    }
+    return remaining;
+}
+
+std::size_t PluginFolder::draining() const
+{
+    std::lock_guard lock(mutex_);
+    return draining_.size();
+}
+
+std::vector<AnalyzerState> PluginFolder::analyzers() const
+{
+    std::vector<AnalyzerState> out;
+    for (const auto& analyzer : registry_.list()) {
+        out.push_back(state_of(*analyzer, false));
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& analyzer : draining_) {
+        out.push_back(state_of(*analyzer, true));
+    }
+    return out;
+}
+
+PluginCounters PluginFolder::counters() const
+{
+    std::lock_guard lock(mutex_);
+    return counters_;
 }
 
 } // namespace ava::loading

@@ -1,11 +1,14 @@
 #include "plugin_library.h"
 
+#include "file_stamp.h"
+
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cstring>
 #include <fstream>
 #include <dlfcn.h>
+#include <link.h>
 #include <unistd.h>
 
 namespace ava::loading {
@@ -28,6 +31,44 @@ bool looks_like_elf(const std::filesystem::path& path)
     char magic[4] = {};
     in.read(magic, sizeof magic);
     return in.gcount() == sizeof magic && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
+// dlopen maps each loadable segment by file offset; a segment past the end of a truncated file becomes pages
+// that raise SIGBUS when the loader touches them, killing the host. So every segment must be in the file.
+// Returns what is wrong, or "" when the headers fit (other defects are dlopen's to report).
+std::string truncation_of(const std::filesystem::path& path)
+{
+    constexpr unsigned char native_class = __ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32;
+    std::ifstream in(path, std::ios::binary);
+    const auto size = static_cast<std::uint64_t>(std::filesystem::file_size(path));
+    ElfW(Ehdr) header{};
+    if (!in.read(reinterpret_cast<char*>(&header), sizeof header) || header.e_ident[EI_CLASS] != native_class) {
+        return ""; // too short for a header, or another class: dlopen says so without mapping anything
+    }
+    const auto table_end = [](std::uint64_t offset, std::uint64_t count, std::uint64_t entry) {
+        return offset + count * entry;
+    };
+    if (table_end(header.e_phoff, header.e_phnum, header.e_phentsize) > size) {
+        return "its program headers end past the end of the file";
+    }
+    if (header.e_phentsize != sizeof(ElfW(Phdr))) {
+        return "";
+    }
+    for (unsigned i = 0; i < header.e_phnum; ++i) {
+        ElfW(Phdr) segment{};
+        in.seekg(static_cast<std::streamoff>(header.e_phoff + i * sizeof segment));
+        if (!in.read(reinterpret_cast<char*>(&segment), sizeof segment)) {
+            return "cannot read program header " + std::to_string(i);
+        }
+        if (segment.p_type == PT_LOAD && segment.p_offset + segment.p_filesz > size) {
+            return "segment " + std::to_string(i) + " ends at byte " + std::to_string(segment.p_offset + segment.p_filesz) +
+                   " but the file has " + std::to_string(size);
+        }
+    }
+    if (header.e_shnum != 0 && table_end(header.e_shoff, header.e_shnum, header.e_shentsize) > size) {
+        return "its section headers end past the end of the file";
+    }
+    return "";
 }
 
 std::string checked_string(const char* value, const char* field, const std::filesystem::path& source)
@@ -67,6 +108,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     }
     std::filesystem::create_directories(shadow_dir);
     auto shadow = unique_shadow_name(source, shadow_dir);
+    const auto before = stamp_of(source);
     std::error_code ec;
     std::filesystem::copy_file(source, shadow, std::filesystem::copy_options::overwrite_existing, ec);
     if (ec) {
@@ -74,6 +116,14 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     }
     // From here the shadow copy is owned by the PluginLibrary (its destructor removes it).
     auto plugin = std::make_shared<PluginLibrary>(Key{}, source, shadow);
+    // A file written while we copied it would give a torn copy: never dlopen one.
+    const auto copied = stamp_of(shadow);
+    if (!before || before != stamp_of(source) || !copied || copied->size != before->size) {
+        throw PluginLoadError(where + ": refused: it changed while being copied (still being written?)");
+    }
+    if (const auto truncated = truncation_of(shadow); !truncated.empty()) {
+        throw PluginLoadError(where + ": refused: cannot load: truncated ELF file (still being written?): " + truncated);
+    }
     boost::dll::fs::error_code load_error;
     plugin->library_.load(shadow, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, load_error);
     if (load_error) {

@@ -6,6 +6,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +22,11 @@ namespace ava::runtime {
 namespace po = boost::program_options;
 
 CommandLine parse_command_line(int argc, const char* const argv[])
+{
+    return parse_arguments(std::vector<std::string>(argv + std::min(argc, 1), argv + argc));
+}
+
+CommandLine parse_arguments(const std::vector<std::string>& arguments)
 {
     po::options_description flags("ava-extension-host " AVA_HOST_VERSION
                                   " — serves analyzer plugins over the AVA HTTP and gRPC extension protocols.\n"
@@ -51,7 +57,7 @@ CommandLine parse_command_line(int argc, const char* const argv[])
     // clang-format on
     po::variables_map vm;
     try {
-        po::store(po::parse_command_line(argc, argv, flags), vm);
+        po::store(po::command_line_parser(arguments).options(flags).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
         throw std::runtime_error(std::string(e.what()) + " (see --help)");
@@ -72,6 +78,7 @@ CommandLine parse_command_line(int argc, const char* const argv[])
 
     HostOptions& o = result.options;
     o.plugins_dir = AVA_DEFAULT_PLUGINS_DIR;
+    o.arguments = arguments;
     if (vm.count("check-config") != 0U) {
         result.check_config_only = true;
         o.config_file = vm["check-config"].as<std::string>();

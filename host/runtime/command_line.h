@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ava::runtime {
 
@@ -16,5 +17,7 @@ struct CommandLine {
 
 // Throws std::runtime_error with a one-line explanation for bad flags or a bad configuration file.
 CommandLine parse_command_line(int argc, const char* const argv[]);
+// The same from the arguments after the program name (what a reload re-parses: HostOptions::arguments).
+CommandLine parse_arguments(const std::vector<std::string>& arguments);
 
 } // namespace ava::runtime

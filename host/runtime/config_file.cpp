@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace ava::runtime {
 namespace {
@@ -135,6 +136,9 @@ void read_routes(const Node& node, routing::RouteTable& table)
                 route.http_path->find('?') != std::string::npos) {
                 n.fail("expected a URL path starting with '/' and without a query");
             }
+            if (route.http_path->starts_with("/admin/")) {
+                n.fail("expected a URL path outside /admin/ (reserved for the admin endpoints)");
+            }
         });
         if_present(item, "extensionConfiguration", [&](const Node& n) { route.extension_configuration = n.string(); });
         if_present(item, "pipeline", [&](const Node& n) {
@@ -171,6 +175,7 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
         throw ConfigError(name + ": line " + std::to_string(line) + ": invalid JSON: " +
                           rapidjson::GetParseError_En(doc.GetParseError()));
     }
+    o.config_text = json;
     const Node root(doc, "$", name);
     root.expect_object({"bind", "pluginsDir", "logLevel", "http", "grpc", "limits", "credentials", "analyzers",
                         "defaultAnalyzer", "routes"});
@@ -229,31 +234,62 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
 
 void validate(const HostOptions& o)
 {
+    // Paths name where the file sets each value (flags override the same settings).
     const std::string where = o.config_file ? o.config_file->string() + ": " : std::string();
     if (o.http_enabled && o.grpc_enabled && o.http_port != 0 && o.http_port == o.grpc_port) {
-        throw ConfigError(where + "HTTP and gRPC cannot share port " + std::to_string(o.http_port));
+        throw ConfigError(where + "$.grpc.port: HTTP and gRPC cannot share port " + std::to_string(o.http_port) +
+                          " (expected a port other than $.http.port)");
     }
-    for (const auto* tls : {&o.http_tls, &o.grpc_tls}) {
+    for (const auto& [tls, path] : {std::pair{&o.http_tls, "$.http.tls"}, std::pair{&o.grpc_tls, "$.grpc.tls"}}) {
         if (tls->certificate_chain.empty() != tls->private_key.empty()) {
-            throw ConfigError(where + "TLS needs both a certificate and a private key");
+            throw ConfigError(where + path + ": TLS needs both a certificate and a private key");
         }
     }
     if (o.credentials.username.empty() != o.credentials.password.empty()) {
-        throw ConfigError(where + "Basic credentials need both a username and a password");
+        throw ConfigError(where + "$.credentials: Basic credentials need both a username and a password");
     }
     std::set<std::string> paths;
     std::set<std::string> pipelines;
     std::set<std::string> configurations;
-    for (const auto& route : o.routes.routes) {
+    for (std::size_t i = 0; i < o.routes.routes.size(); ++i) {
+        const auto& route = o.routes.routes[i];
+        const auto at = where + "$.routes[" + std::to_string(i) + "].";
         if (route.http_path && !paths.insert(*route.http_path).second) {
-            throw ConfigError(where + "two routes claim HTTP path '" + *route.http_path + "'");
+            throw ConfigError(at + "httpPath: two routes claim HTTP path '" + *route.http_path + "'");
         }
         if (route.pipeline && !pipelines.insert(*route.pipeline).second) {
-            throw ConfigError(where + "two routes claim live pipeline '" + *route.pipeline + "'");
+            throw ConfigError(at + "pipeline: two routes claim live pipeline '" + *route.pipeline + "'");
         }
         if (route.extension_configuration && !configurations.insert(*route.extension_configuration).second) {
-            throw ConfigError(where + "two routes claim extension configuration '" + *route.extension_configuration + "'");
+            throw ConfigError(at + "extensionConfiguration: two routes claim extension configuration '" +
+                              *route.extension_configuration + "'");
         }
+    }
+}
+
+void check_route_analyzers(const HostOptions& o, const std::vector<std::string>& loaded)
+{
+    const std::string where = o.config_file ? o.config_file->string() + ": " : std::string();
+    const auto expected = [&](const std::string& name) {
+        std::string list;
+        for (const auto& n : loaded) {
+            list += (list.empty() ? "" : ", ") + n;
+        }
+        return "expected a loaded analyzer, but '" + name + "' is not loaded from " + o.plugins_dir.string() +
+               " (loaded: " + (list.empty() ? "none" : list) + ")";
+    };
+    const auto is_loaded = [&](const std::string& name) {
+        return std::binary_search(loaded.begin(), loaded.end(), name);
+    };
+    for (std::size_t i = 0; i < o.routes.routes.size(); ++i) {
+        const auto& name = o.routes.routes[i].analyzer;
+        if (!is_loaded(name)) {
+            throw ConfigError(where + "$.routes[" + std::to_string(i) + "].analyzer: " + expected(name));
+        }
+    }
+    // The built-in default may be absent (the host then answers 404 on its path); one that was chosen may not.
+    if (o.routes.default_analyzer != routing::RouteTable{}.default_analyzer && !is_loaded(o.routes.default_analyzer)) {
+        throw ConfigError(where + "$.defaultAnalyzer: " + expected(o.routes.default_analyzer));
     }
 }
 

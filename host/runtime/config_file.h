@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace ava::runtime {
 
@@ -19,5 +21,9 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& options);
 
 // Checks the combination (port clash, TLS key without certificate, ...). Throws ConfigError.
 void validate(const HostOptions& options);
+
+// Checks that every route (and a configured default analyzer) names a loaded analyzer; `loaded` is sorted.
+// Throws ConfigError naming the route's JSON path.
+void check_route_analyzers(const HostOptions& options, const std::vector<std::string>& loaded);
 
 } // namespace ava::runtime

@@ -13,7 +13,7 @@
 namespace ava::runtime {
 
 Host::Host(HostOptions options)
-    : options_(std::move(options)), loader_(options_.plugins_dir, options_.analyzer_configs),
+    : options_(std::move(options)), plugins_(registry_, options_.plugins_dir, options_.analyzer_configs),
       router_(registry_, options_.routes), workers_(options_.worker_threads, options_.max_concurrent_frames),
       signals_(io_, SIGINT, SIGTERM), drain_timer_(io_)
 {
@@ -27,17 +27,11 @@ Host::~Host()
 
 void Host::load()
 {
-    const auto report = loader_.load_all(registry_);
+    const auto report = plugins_.load_all();
     spdlog::info("{} analyzer(s) loaded from {}, {} refused", report.loaded.size(), options_.plugins_dir.string(),
                  report.refused.size());
-    const std::string where = options_.config_file ? options_.config_file->string() + ": " : std::string();
+    check_route_analyzers(options_, registry_.names());
     const auto& table = options_.routes;
-    for (std::size_t i = 0; i < table.routes.size(); ++i) {
-        if (registry_.find(table.routes[i].analyzer) == nullptr) {
-            throw ConfigError(where + "$.routes[" + std::to_string(i) + "].analyzer: analyzer '" +
-                              table.routes[i].analyzer + "' is not loaded from " + options_.plugins_dir.string());
-        }
-    }
     if (registry_.find(table.default_analyzer) == nullptr) {
         spdlog::warn("default analyzer '{}' is not loaded: {} will answer 404", table.default_analyzer,
                      table.default_path);
@@ -48,8 +42,10 @@ void Host::serve()
 {
     std::uint16_t http_port = 0;
     std::uint16_t grpc_port = 0;
+    reloader_ = std::make_unique<Reloader>(options_, registry_, plugins_, router_);
+    reloader_->start();
     if (options_.http_enabled) {
-        http_handler_ = std::make_unique<http::RequestHandler>(router_, registry_, options_.credentials);
+        http_handler_ = std::make_unique<http::RequestHandler>(router_, *reloader_, options_.credentials);
         http_server_ = std::make_unique<http::HttpServer>(io_, options_, *http_handler_, workers_);
         http_port = http_server_->start();
         spdlog::info("HTTP extension endpoint listening on {}:{}{}", options_.bind_address, http_port,

@@ -1,14 +1,15 @@
 #pragma once
-// Host: owns and wires the parts — plugin registry and loader, router, frame workers, both front-ends —
-// and runs them until SIGINT/SIGTERM, then drains in-flight frames before returning.
+// Host: owns and wires the parts — plugin registry and folder, router, frame workers, both front-ends, the
+// reloader — and runs them until SIGINT/SIGTERM, then drains in-flight frames before returning.
 
 #include "command_line.h"
 #include "frame_workers.h"
 #include "host_options.h"
+#include "reloader.h"
 
 #include "http/http_server.h"
 #include "loading/analyzer_registry.h"
-#include "loading/plugin_loader.h"
+#include "loading/plugin_folder.h"
 #include "routing/router.h"
 
 #include <boost/asio/io_context.hpp>
@@ -44,14 +45,15 @@ private:
     void shutdown();
     void drain_then_stop(std::chrono::steady_clock::time_point deadline);
 
-    HostOptions options_;
+    HostOptions options_; // as started: the front-ends keep references into it, so it never changes
     loading::AnalyzerRegistry registry_;
-    loading::PluginLoader loader_;
+    loading::PluginFolder plugins_;
     routing::Router router_;
     FrameWorkers workers_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer drain_timer_;
+    std::unique_ptr<Reloader> reloader_; // outlives the workers' join: a POST /admin/reload waits on it
     std::unique_ptr<http::RequestHandler> http_handler_;
     std::unique_ptr<http::HttpServer> http_server_;
     std::unique_ptr<grpc_frontend::GrpcServer> grpc_server_;

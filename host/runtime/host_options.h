@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ava::runtime {
 
@@ -47,6 +48,11 @@ struct HostOptions {
     std::map<std::string, std::string> analyzer_configs; // analyzer name -> instance configuration JSON
 
     std::filesystem::path ready_file; // written with the bound ports once serving (for scripts and tests)
+
+    // For reloads: the flags as given (re-applied over the re-read file, so flags keep winning) and the
+    // file's text as parsed (the file watcher reloads only when the text really changed).
+    std::vector<std::string> arguments;
+    std::string config_text;
 };
 
 } // namespace ava::runtime
