@@ -27,6 +27,9 @@ Host::~Host()
 
 void Host::load()
 {
+    // SIGHUP means "reload" once the reloader serves it; until then (loading can take seconds) it must not
+    // terminate the host, which is its default action.
+    std::signal(SIGHUP, SIG_IGN);
     const auto report = plugins_.load_all();
     spdlog::info("{} analyzer(s) loaded from {}, {} refused", report.loaded.size(), options_.plugins_dir.string(),
                  report.refused.size());
