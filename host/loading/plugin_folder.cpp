@@ -118,6 +118,7 @@ ScanReport PluginFolder::file_settled(const std::filesystem::path& file, bool re
         return report; // refused before, unchanged since
     }
     std::shared_ptr<Analyzer> analyzer;
+    std::string refusal;
     try {
         auto library = PluginLibrary::load(file, shadow_dir_);
         for (const auto& [other, provided] : provided_) {
@@ -128,16 +129,17 @@ ScanReport PluginFolder::file_settled(const std::filesystem::path& file, bool re
         }
         const auto& config = config_for(library->name());
         analyzer = Analyzer::create(std::move(library), config);
+    } catch (const PluginLoadError& e) {
+        refusal = e.what();
     } catch (const std::exception& e) {
-        std::string message = dynamic_cast<const PluginLoadError*>(&e) != nullptr
-                                  ? e.what()
-                                  : file.string() + ": refused: " + e.what();
-        if (known != provided_.end()) {
-            if (const auto serving = registry_.find(known->second.analyzer)) {
-                message += " (version " + serving->library().version() + " of '" + serving->name() + "' keeps serving)";
-            }
+        refusal = file.string() + ": refused: " + e.what();
+    }
+    if (!analyzer) {
+        const auto serving = known != provided_.end() ? registry_.find(known->second.analyzer) : nullptr;
+        if (serving) {
+            refusal += " (version " + serving->library().version() + " of '" + serving->name() + "' keeps serving)";
         }
-        refuse(report, file, *stamp, std::move(message));
+        refuse(report, file, *stamp, std::move(refusal));
         return report;
     }
     if (known != provided_.end() && known->second.analyzer != analyzer->name()) {

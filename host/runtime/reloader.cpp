@@ -135,7 +135,8 @@ ReloadReport Reloader::reload()
 
 ReloadReport Reloader::reload_now(std::string_view trigger)
 {
-    spdlog::info("{}: rescanning {} and re-reading the configuration", trigger, running_.plugins_dir.string());
+    spdlog::info("{}: rescanning {}{}", trigger, running_.plugins_dir.string(),
+                 running_.config_file ? " and re-reading " + running_.config_file->string() : std::string());
     ReloadReport report;
     // Plugins first, so new routes may name an analyzer that arrived together with them.
     report.plugins = plugins_.rescan(/*retry_refused=*/true);
