@@ -16,6 +16,10 @@ constexpr std::string_view authentication_key = "x-ms-authentication";
 // While the workers are saturated and none of this stream's frames is in flight to wake it, it asks again
 // this often. Short: a saturated pool frees tickets every few milliseconds.
 constexpr auto admission_retry = std::chrono::milliseconds(2);
+// Frames of a stream whose recent frames took less than this run inline (see media_stream.h); the first
+// frames always go to the workers, to measure.
+constexpr double inline_budget_us = 1000;
+constexpr std::uint64_t inline_after_frames = 8;
 
 grpc::Status status_of(const routing::RouteError& e)
 {
@@ -249,9 +253,11 @@ void MediaStream::accept_sample()
 
 void MediaStream::analyse(Slot& s)
 {
-    // Runs on a worker. This slot is ours alone until it is marked done; set-up fields are read-only now.
+    // Runs without the lock: this slot is ours alone until complete() marks it done, and the set-up fields
+    // are read-only by now.
     grpc::Status error;
     const auto sequence = s.request.sequence_number();
+    const auto started = std::chrono::steady_clock::now();
     try {
         const auto& sample = s.request.media_sample();
         const frames::Frame frame = frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr);
@@ -272,18 +278,23 @@ void MediaStream::analyse(Slot& s)
         error = grpc::Status(grpc::StatusCode::INTERNAL,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
     }
-    std::unique_lock lock(mutex_);
+    const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - started;
+    s.error = std::move(error);
+    s.took_us = took.count();
+}
+
+void MediaStream::complete(Slot& s)
+{
     s.ticket.reset();
     --analysing_;
-    if (error.ok()) {
+    analysis_average_us_ = frames_timed_++ == 0 ? s.took_us : 0.8 * analysis_average_us_ + 0.2 * s.took_us;
+    if (s.error.ok()) {
         s.state = Slot::State::done;
     } else {
         s.state = Slot::State::failed;
-        s.error = error;
         sample_failed_ = true;
-        spdlog::warn("gRPC stream {}: {}: {}", who(), code_name(error.error_code()), error.error_message());
+        spdlog::warn("gRPC stream {}: {}: {}", who(), code_name(s.error.error_code()), s.error.error_message());
     }
-    step(lock);
 }
 
 void MediaStream::fail(grpc::Status status)
@@ -341,7 +352,11 @@ MediaStream::Actions MediaStream::next_actions()
             s.ticket.emplace(std::move(*ticket));
             s.state = Slot::State::analysing;
             ++analysing_;
-            a.analyse[a.analyse_count++] = &s;
+            if (frames_timed_ >= inline_after_frames && analysis_average_us_ < inline_budget_us) {
+                a.analyse_here[a.analyse_here_count++] = &s;
+            } else {
+                a.post[a.post_count++] = &s;
+            }
         }
     }
     // Replies leave one at a time, in sample order: our descriptor first, then each acked sample.
@@ -413,9 +428,14 @@ void MediaStream::step(std::unique_lock<std::mutex>& lock)
         if (a.read != nullptr) {
             StartRead(a.read);
         }
-        for (std::size_t i = 0; i < a.analyse_count; ++i) {
-            Slot* s = a.analyse[i];
-            services_.workers.post([this, s] { analyse(*s); });
+        for (std::size_t i = 0; i < a.post_count; ++i) {
+            Slot* s = a.post[i];
+            services_.workers.post([this, s] {
+                analyse(*s);
+                std::unique_lock worker_lock(mutex_);
+                complete(*s);
+                step(worker_lock);
+            });
         }
         if (a.arm_alarm) {
             // Only one alarm is ever pending; replacing a fired one (even from its own callback) is safe.
@@ -426,7 +446,15 @@ void MediaStream::step(std::unique_lock<std::mutex>& lock)
                 step(alarm_lock);
             });
         }
+        // Cheap frames run here, after the next read has been started. Looping (not recursing) keeps a
+        // thread that always finds another frame queued from growing its stack.
+        for (std::size_t i = 0; i < a.analyse_here_count; ++i) {
+            analyse(*a.analyse_here[i]);
+        }
         lock.lock();
+        for (std::size_t i = 0; i < a.analyse_here_count; ++i) {
+            complete(*a.analyse_here[i]);
+        }
         --holds_;
     }
 }

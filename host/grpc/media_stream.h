@@ -4,8 +4,12 @@
 //
 //   handshake: the first message must be a MediaStreamDescriptor; it is validated, routed to an analyzer,
 //              its shared memory mapped, an analyzer session opened, and answered with our descriptor.
-//   samples:   read into a fixed window of slots; each is decoded and analysed on FrameWorkers (admitted
-//              with a ticket), and acknowledged in order, one reply per sample, once its analysis is done.
+//   samples:   read into a fixed window of slots; each is admitted with a FrameWorkers ticket, decoded and
+//              analysed, and acknowledged in order, one reply per sample, once its analysis is done.
+//              Where: on the worker pool, except for streams whose frames have proved cheap (under 1 ms):
+//              those run on the thread that dispatches them (a gRPC callback thread, or the worker that
+//              just finished the previous frame), which saves two thread hand-offs per frame — most of the
+//              cost of a light analyzer — while never blocking gRPC's few callback threads for long.
 //              A full window, or no ticket, stops reading: back-pressure reaches the sender through
 //              HTTP/2 flow control instead of a queue growing here.
 //   end:       the client closes (OK), a bad message or frame (INVALID_ARGUMENT etc., after acking every
@@ -75,23 +79,31 @@ private:
         std::optional<runtime::FrameWorkers::Ticket> ticket;
         State state = State::free;
         grpc::Status error;
+        double took_us = 0;
     };
 
     // What step() decided to do once the lock is released.
     struct Actions {
         contract::MediaStreamMessage* read = nullptr;
         const contract::MediaStreamMessage* write = nullptr;
-        std::array<Slot*, window> analyse{};
-        std::size_t analyse_count = 0;
+        // Decided under the lock: a slot handed to a worker may be done and reused before we look again.
+        std::array<Slot*, window> analyse_here{};
+        std::size_t analyse_here_count = 0;
+        std::array<Slot*, window> post{};
+        std::size_t post_count = 0;
         bool arm_alarm = false;
         std::optional<grpc::Status> finish;
-        bool empty() const noexcept { return read == nullptr && write == nullptr && analyse_count == 0 && !arm_alarm; }
+        bool empty() const noexcept
+        {
+            return read == nullptr && write == nullptr && analyse_here_count == 0 && post_count == 0 && !arm_alarm;
+        }
     };
 
     Slot& slot(std::uint64_t index) noexcept { return slots_[index % window]; }
     void handshake(std::unique_lock<std::mutex>& lock);
     void accept_sample();
-    void analyse(Slot& slot);
+    void analyse(Slot& slot);  // without the lock
+    void complete(Slot& slot); // under the lock
     void fail(grpc::Status status);
     Actions next_actions();
     void step(std::unique_lock<std::mutex>& lock);
@@ -132,6 +144,8 @@ private:
     std::uint64_t last_client_sequence_ = 0;
     std::uint64_t next_sequence_ = 1; // ours
     std::uint64_t frames_acked_ = 0;
+    std::uint64_t frames_timed_ = 0;
+    double analysis_average_us_ = 0; // recent decode + analysis time per frame (moving average)
     contract::MediaStreamMessage descriptor_request_;
     contract::MediaStreamMessage descriptor_reply_;
     std::array<Slot, window> slots_;
