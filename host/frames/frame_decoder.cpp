@@ -1,5 +1,7 @@
 #include "frame_decoder.h"
 
+#include "image_codecs.h"
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -109,7 +111,7 @@ Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding)
     const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data()));
     Frame frame;
     try {
-        frame.image = cv::imdecode(encoded, cv::IMREAD_COLOR);
+        frame.image = frames::imdecode(encoded, cv::IMREAD_COLOR);
     } catch (const cv::Exception& e) {
         throw FrameError(std::string("cannot decode ") + std::string(name_of(encoding)) + ": " + e.err);
     }

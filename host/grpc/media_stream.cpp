@@ -2,6 +2,7 @@
 
 #include "stream_registry.h"
 
+#include "frames/image_codecs.h"
 #include "inferences/proto_writer.h"
 
 #include <spdlog/spdlog.h>
@@ -181,6 +182,10 @@ void MediaStream::handshake(std::unique_lock<std::mutex>& lock)
             throw StreamError(grpc::StatusCode::INVALID_ARGUMENT, "the MediaStreamDescriptor has no media_descriptor");
         }
         format_ = frame_format_of(descriptor.media_descriptor());
+        if (format_.image) {
+            // Load the codecs off this callback thread while the first frame is still on its way.
+            services_.workers.post([] { frames::preload_image_codecs(); });
+        }
         const auto route = services_.router.resolve_grpc(descriptor.extension_configuration(), pipeline_);
         if (descriptor.has_shared_memory_buffer_transfer_properties()) {
             const auto& shared = descriptor.shared_memory_buffer_transfer_properties();

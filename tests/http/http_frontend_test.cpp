@@ -393,6 +393,33 @@ TEST(HttpTls, ServesOverTls)
     EXPECT_EQ(schema_violation(body), "");
 }
 
+bool maps_image_codecs(pid_t pid)
+{
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    const std::string all((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    return all.find("libopencv_imgcodecs") != std::string::npos;
+}
+
+// OpenCV's codec library (and the GDAL/GDCM stack Debian builds it with) costs ~40 MiB resident: the host
+// loads it on the first compressed frame, not at start, and raw frames never need it.
+TEST(HttpImageCodecs, LoadedOnTheFirstCompressedFrameOnly)
+{
+    TempDir plugins;
+    std::filesystem::copy(built_plugins_dir() / "libcolor_intensity.so", plugins.path() / "libcolor_intensity.so");
+    HostProcess host({"--no-grpc"}, plugins.path());
+    EXPECT_FALSE(maps_image_codecs(host.pid()));
+    const std::string white_raw(16 * 8 * 3, '\xff');
+    const auto raw = http_post(host.http_port(), "/score", "image/x-raw; width=16; height=8; format=bgr24", white_raw);
+    EXPECT_EQ(raw.status, 200) << raw.body;
+    EXPECT_FALSE(maps_image_codecs(host.pid()));
+    for (const auto& [body, value] : {std::pair{white_jpeg(), "light"}, std::pair{black_jpeg(), "dark"}}) {
+        const auto reply = http_post(host.http_port(), "/score", "image/jpeg", body);
+        ASSERT_EQ(reply.status, 200) << reply.body;
+        EXPECT_NE(reply.body.find(std::string(R"("value":")") + value + '"'), std::string::npos) << reply.body;
+    }
+    EXPECT_TRUE(maps_image_codecs(host.pid()));
+}
+
 TEST(HttpShutdown, SigtermFinishesTheRequestInFlight)
 {
     TempDir plugins;
