@@ -1,7 +1,9 @@
 #include "frames/frame_decoder.h"
 
 #include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
 
+#include <string>
 #include <vector>
 
 namespace ava::frames {
@@ -52,6 +54,70 @@ TEST(DecodeImage, RefusesEmptyAndUnknown)
     EXPECT_THROW(decode_image({}, ImageEncoding::jpeg), FrameError);
     const std::vector<std::uint8_t> junk(64, 0x42);
     EXPECT_THROW(decode_image(bytes_of(junk), ImageEncoding::png), FrameError);
+}
+
+std::vector<std::uint8_t> encoded(const std::string& extension)
+{
+    std::vector<std::uint8_t> bytes;
+    EXPECT_TRUE(cv::imencode(extension, cv::Mat(16, 32, CV_8UC3, cv::Scalar(10, 20, 30)), bytes));
+    return bytes;
+}
+
+void put_be(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; ++i) {
+        b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * (bytes - 1 - i)));
+    }
+}
+
+void put_le32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v)
+{
+    for (std::size_t i = 0; i < 4; ++i) {
+        b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    }
+}
+
+std::size_t jpeg_sof(const std::vector<std::uint8_t>& b)
+{
+    for (std::size_t i = 2; i + 1 < b.size(); ++i) {
+        if (b[i] == 0xFF && b[i + 1] == 0xC0) {
+            return i;
+        }
+    }
+    ADD_FAILURE() << "no SOF0 marker";
+    return 0;
+}
+
+TEST(DecodeImage, RealImagesDecodeAtTheirSize)
+{
+    for (const auto& [extension, encoding] : {std::pair{".jpg", ImageEncoding::jpeg}, std::pair{".png", ImageEncoding::png},
+                                              std::pair{".bmp", ImageEncoding::bmp}}) {
+        const auto bytes = encoded(extension);
+        const auto frame = decode_image(bytes_of(bytes), encoding);
+        EXPECT_EQ(frame.image.size(), cv::Size(32, 16)) << extension;
+    }
+}
+
+// A small file whose header declares a huge image is refused before the decoder allocates for it.
+TEST(DecodeImage, RefusesImagesDeclaringTooManyPixels)
+{
+    auto png = encoded(".png");
+    put_be(png, 16, 40000, 4); // IHDR width
+    auto jpeg = encoded(".jpg");
+    const auto sof = jpeg_sof(jpeg);
+    put_be(jpeg, sof + 5, 12000, 2); // height
+    put_be(jpeg, sof + 7, 12000, 2); // width: each side is allowed, 144 Mpx in all is not
+    auto bmp = encoded(".bmp");
+    put_le32(bmp, 22, static_cast<std::uint32_t>(-20000)); // top-down rows, 20000 of them
+    for (const auto& [bytes, encoding] : {std::pair{png, ImageEncoding::png}, std::pair{jpeg, ImageEncoding::jpeg},
+                                          std::pair{bmp, ImageEncoding::bmp}}) {
+        try {
+            decode_image(bytes_of(bytes), encoding);
+            ADD_FAILURE() << name_of(encoding) << " was decoded";
+        } catch (const FrameError& e) {
+            EXPECT_NE(std::string(e.what()).find("over the limit"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(PixelFormat, ParsesNamesCaseInsensitively)
