@@ -10,8 +10,45 @@
 namespace ava::routing {
 namespace {
 
+// Parameters are a flat object or two; anything deeper is refused before parsing, because RapidJSON's parser
+// and writer recurse once per level and a client-sent document 100k levels deep would overflow the stack.
+constexpr std::size_t max_json_bytes = 64 * 1024;
+constexpr int max_json_depth = 32;
+
+void check_shape(std::string_view json, std::string_view what)
+{
+    if (json.size() > max_json_bytes) {
+        throw RouteError(RouteError::Kind::bad_request, std::string(what) + " is " + std::to_string(json.size()) +
+                                                            " bytes, over the limit of " + std::to_string(max_json_bytes));
+    }
+    int depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : json) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_json_depth) {
+                throw RouteError(RouteError::Kind::bad_request, std::string(what) + " nests deeper than " +
+                                                                    std::to_string(max_json_depth) + " levels");
+            }
+        } else if (c == '}' || c == ']') {
+            --depth;
+        }
+    }
+}
+
 rapidjson::Document parse_object(std::string_view json, std::string_view what)
 {
+    check_shape(json, what);
     rapidjson::Document doc;
     doc.Parse(json.data(), json.size());
     if (doc.HasParseError()) {

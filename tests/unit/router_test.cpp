@@ -64,5 +64,30 @@ TEST(Router, RejectsMalformedExtensionConfiguration)
     }
 }
 
+// A client-sent document deep enough to overflow a recursive parser is refused by its shape; brackets inside
+// strings do not count.
+TEST(Router, RefusesDeeplyNestedOrHugeExtensionConfiguration)
+{
+    loading::AnalyzerRegistry registry;
+    Router router(registry, RouteTable{});
+    const std::string deep = R"({"analyzer":"a","parameters":{"p":)" + std::string(20000, '[') + std::string(20000, ']') + "}}";
+    const std::string huge = R"({"analyzer":"a","parameters":{"p":")" + std::string(100000, 'x') + R"("}})";
+    for (const auto& [bad, says] : {std::pair{deep, "nests deeper than 32 levels"}, std::pair{huge, "over the limit"}}) {
+        try {
+            router.resolve_grpc(bad, "");
+            FAIL() << says;
+        } catch (const RouteError& e) {
+            EXPECT_EQ(e.kind(), RouteError::Kind::bad_request);
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    }
+    try {
+        router.resolve_grpc(R"({"analyzer":"a","parameters":{"p":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"{{{"}})", "");
+        FAIL();
+    } catch (const RouteError& e) {
+        EXPECT_EQ(e.kind(), RouteError::Kind::not_found) << e.what(); // well-formed: only the analyzer is missing
+    }
+}
+
 } // namespace
 } // namespace ava::routing
