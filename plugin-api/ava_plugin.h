@@ -69,7 +69,7 @@ typedef enum ava_pixel_format {
 
 /* How the host may call process(): the host enforces what the plugin declares. */
 typedef enum ava_concurrency {
-    AVA_CONCURRENCY_SERIAL = 0,      /* one call at a time per instance (host serializes all sessions) */
+    AVA_CONCURRENCY_SERIAL = 0,      /* one call at a time per instance: open_stream, process, close_stream */
     AVA_CONCURRENCY_PER_SESSION = 1, /* sessions run in parallel; one call at a time per session */
     AVA_CONCURRENCY_FULL = 2         /* process may run concurrently, even on one session */
 } ava_concurrency;

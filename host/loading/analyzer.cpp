@@ -52,7 +52,11 @@ std::unique_ptr<AnalyzerSession> Analyzer::open_session(const StreamInfo& info)
     abi.parameters_json = info.parameters_json.c_str();
     ava_error error{};
     void* session = nullptr;
-    const ava_status status = library_->descriptor().open_stream(instance_, &abi, &session, &error);
+    ava_status status;
+    {
+        const auto serial = serial_lock();
+        status = library_->descriptor().open_stream(instance_, &abi, &session, &error);
+    }
     if (status != AVA_STATUS_OK || session == nullptr) {
         throw AnalyzerError(status != AVA_STATUS_OK ? status : AVA_STATUS_INTERNAL,
                             name_ + ": " + message_of(error, "open_stream returned no session"));
@@ -65,7 +69,17 @@ AnalyzerSession::AnalyzerSession(std::shared_ptr<Analyzer> analyzer, void* sessi
 {
 }
 
-AnalyzerSession::~AnalyzerSession() { analyzer_->library_->descriptor().close_stream(session_); }
+AnalyzerSession::~AnalyzerSession()
+{
+    const auto serial = analyzer_->serial_lock();
+    analyzer_->library_->descriptor().close_stream(session_);
+}
+
+std::unique_lock<std::mutex> Analyzer::serial_lock()
+{
+    return library_->descriptor().concurrency == AVA_CONCURRENCY_SERIAL ? std::unique_lock(serial_mutex_)
+                                                                         : std::unique_lock<std::mutex>();
+}
 
 inferences::InferenceList AnalyzerSession::process(const frames::Frame& frame)
 {
@@ -75,11 +89,8 @@ inferences::InferenceList AnalyzerSession::process(const frames::Frame& frame)
     ava_error error{};
     ava_status status;
     {
-        std::unique_lock<std::mutex> serial;
+        const auto serial = analyzer_->serial_lock();
         std::unique_lock<std::mutex> per_session;
-        if (d.concurrency == AVA_CONCURRENCY_SERIAL) {
-            serial = std::unique_lock(analyzer_->serial_mutex_);
-        }
         if (d.concurrency != AVA_CONCURRENCY_FULL) {
             per_session = std::unique_lock(session_mutex_);
         }

@@ -71,7 +71,9 @@ private:
     std::string name_;
     std::string config_json_;
     void* instance_;
-    std::mutex serial_mutex_; // taken around process() only for AVA_CONCURRENCY_SERIAL plugins
+    // AVA_CONCURRENCY_SERIAL plugins: every call on the instance (open_stream, process, close_stream) holds it.
+    std::unique_lock<std::mutex> serial_lock();
+    std::mutex serial_mutex_;
 };
 
 class AnalyzerSession {
