@@ -1,7 +1,5 @@
 #include "image_codecs.h"
 
-#include "frame.h"
-
 #include <boost/dll/shared_library.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -29,7 +27,7 @@ public:
                                                            boost::dll::load_mode::rtld_now);
             imdecode_ = library_.get<std::remove_pointer_t<ImdecodeFn>>(imdecode_symbol);
         } catch (const std::system_error& e) {
-            throw FrameError(std::string("cannot load OpenCV's image codecs (" AVA_OPENCV_IMGCODECS_SONAME "): ") +
+            throw CodecUnavailable(std::string("cannot load OpenCV's image codecs (" AVA_OPENCV_IMGCODECS_SONAME "): ") +
                              e.what());
         }
     }

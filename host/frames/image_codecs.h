@@ -7,10 +7,18 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include <stdexcept>
+
 namespace ava::frames {
 
+// The host's installation is broken (not the client's frame): answered as a server error.
+class CodecUnavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // Decodes like cv::imdecode(encoded, flags). Loads the codec library on first use (thread-safe; a failed
-// load is retried on the next call). Throws FrameError if the library cannot be loaded, cv::Exception from
+// load is retried on the next call). Throws CodecUnavailable if the library cannot be loaded, cv::Exception from
 // OpenCV itself.
 cv::Mat imdecode(const cv::Mat& encoded, int flags);
 

@@ -314,9 +314,8 @@ Response RequestHandler::analyze(const Request& request) const
         const auto session = route.analyzer->open_session(info);
         const auto inferences = session->process(frame);
         if (inferences.empty()) {
-            auto response = make_response(request, beast_http::status::no_content);
-            response.prepare_payload();
-            return response;
+            // No prepare_payload(): it would add "Content-Length: 0", which RFC 9110 forbids on a 204.
+            return make_response(request, beast_http::status::no_content);
         }
         return json_response(request, beast_http::status::ok, inferences::to_json(inferences));
     } catch (const routing::RouteError& e) {

@@ -162,6 +162,16 @@ TEST_F(HttpFrontend, NothingFoundIs204WithAnEmptyBody)
     const auto reply = http_post(port(), "/probe?mode=empty", "image/jpeg", black_jpeg());
     EXPECT_EQ(reply.status, 204);
     EXPECT_TRUE(reply.body.empty());
+    EXPECT_EQ(reply.headers.count("content-length"), 0u) << "RFC 9110: no Content-Length on a 204";
+    // Without a length the connection still stays open: a 204 and then a 200 on one connection.
+    const auto jpeg = black_jpeg();
+    const std::string post = "POST /probe?mode=empty HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                             std::to_string(jpeg.size()) + "\r\n\r\n" + jpeg;
+    const auto replies = raw_exchange(port(), post + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                      std::chrono::seconds(10));
+    const auto no_content = replies.find("HTTP/1.1 204");
+    ASSERT_NE(no_content, std::string::npos) << replies;
+    EXPECT_NE(replies.find("HTTP/1.1 200", no_content), std::string::npos) << replies;
 }
 
 TEST_F(HttpFrontend, AnalyzerFailureIs500WithItsMessage)
