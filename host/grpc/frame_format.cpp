@@ -162,6 +162,13 @@ frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& f
         throw frames::FrameError("the sample carries no content (neither content_bytes nor content_reference)");
     }
     frames::Frame frame = format.image ? frames::decode_image(bytes, *format.image) : frames::wrap_raw(bytes, format.raw);
+    // The analyzer's session was opened for the described size and may rely on it.
+    if (format.image && format.width != 0 &&
+        (frame.image.cols != static_cast<int>(format.width) || frame.image.rows != static_cast<int>(format.height))) {
+        throw frames::FrameError("the image is " + std::to_string(frame.image.cols) + "x" +
+                                 std::to_string(frame.image.rows) + " but the stream's descriptor says " +
+                                 std::to_string(format.width) + "x" + std::to_string(format.height));
+    }
     frame.timestamp = sample.timestamp();
     return frame;
 }

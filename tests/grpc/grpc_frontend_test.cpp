@@ -532,6 +532,11 @@ TEST_F(GrpcFrontend, OtherBadSamplesAreInvalidArgument)
     // Wrong size for the described RAW layout.
     expect_status({descriptor, embedded_sample(2, 0, std::string(100, '\0'))}, grpc::StatusCode::INVALID_ARGUMENT,
                   "needs 9216 bytes, got 100");
+    // An image of another size than the descriptor's (the analyzer's session was opened for 64x48).
+    DescriptorSpec jpg = spec;
+    jpg.encoding = Format::JPG;
+    expect_status({descriptor_message(jpg), embedded_sample(2, 0, encode(flat(32, 32, 0), ".jpg"))},
+                  grpc::StatusCode::INVALID_ARGUMENT, "the image is 32x32 but the stream's descriptor says 64x48");
     // A reference without shared memory set up.
     expect_status({descriptor, shared_sample(2, 0, 0, 10)}, grpc::StatusCode::INVALID_ARGUMENT, "no shared memory");
     // No content at all.
