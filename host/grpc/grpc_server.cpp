@@ -24,12 +24,14 @@ constexpr auto shutdown_grace = std::chrono::seconds(5);
 // (gRPC would otherwise wait for each client to hang up, for the whole grace period).
 constexpr auto flush_time = std::chrono::milliseconds(200);
 
-class ExtensionService final : public contract::MediaGraphExtension::CallbackService {
+// The raw (ByteBuffer) form of the method: MediaStream parses each message itself (see media_stream.h).
+class ExtensionService final
+    : public contract::MediaGraphExtension::WithRawCallbackMethod_ProcessMediaStream<
+          contract::MediaGraphExtension::Service> {
 public:
     explicit ExtensionService(StreamServices services) : services_(services) {}
 
-    grpc::ServerBidiReactor<contract::MediaStreamMessage, contract::MediaStreamMessage>*
-    ProcessMediaStream(grpc::CallbackServerContext* context) override
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ProcessMediaStream(grpc::CallbackServerContext* context) override
     {
         return MediaStream::create(services_, context);
     }

@@ -112,7 +112,7 @@ MediaStream::MediaStream(StreamServices services, grpc::CallbackServerContext* c
     if (!failure_) {
         reading_ = true;
         lock.unlock();
-        StartRead(&descriptor_request_);
+        start_read(&descriptor_request_);
         return;
     }
     step(lock);
@@ -153,12 +153,51 @@ void MediaStream::OnReadDone(bool ok)
     }
     if (!ok) {
         read_closed_ = true;
+    } else if (!parse_read()) {
+        read_closed_ = true; // nothing after a message that does not parse can be trusted
     } else if (!handshaken_) {
         handshake(lock);
     } else {
         accept_sample();
     }
     step(lock);
+}
+
+void MediaStream::start_read(contract::MediaStreamMessage* into)
+{
+    read_into_ = into;
+    StartRead(&read_buffer_);
+}
+
+bool MediaStream::parse_read()
+{
+    const auto parsed =
+        grpc::SerializationTraits<contract::MediaStreamMessage>::Deserialize(&read_buffer_, read_into_);
+    if (parsed.ok()) {
+        return true;
+    }
+    fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      "the message after sequence_number " + std::to_string(last_client_sequence_) +
+                          " is not a MediaStreamMessage: " + parsed.error_message()));
+    return false;
+}
+
+void MediaStream::start_write(const contract::MediaStreamMessage& message)
+{
+    bool own_buffer = false;
+    write_buffer_.Clear(); // the previous write is done; the serialiser wants an empty buffer
+    const auto serialized =
+        grpc::SerializationTraits<contract::MediaStreamMessage>::Serialize(message, &write_buffer_, &own_buffer);
+    if (serialized.ok()) {
+        StartWrite(&write_buffer_);
+        return;
+    }
+    // Only a reply over protobuf's 2 GB limit gets here: nothing can be sent, end the stream.
+    std::unique_lock lock(mutex_);
+    spdlog::error("gRPC stream {}: cannot serialise a reply: {}", who(), serialized.error_message());
+    writing_ = false;
+    cancelled_ = true;
+    context_->TryCancel();
 }
 
 void MediaStream::handshake(std::unique_lock<std::mutex>& lock)
@@ -428,10 +467,10 @@ void MediaStream::step(std::unique_lock<std::mutex>& lock)
         ++holds_;
         lock.unlock();
         if (a.write != nullptr) {
-            StartWrite(a.write);
+            start_write(*a.write);
         }
         if (a.read != nullptr) {
-            StartRead(a.read);
+            start_read(a.read);
         }
         for (std::size_t i = 0; i < a.post_count; ++i) {
             Slot* s = a.post[i];

@@ -48,8 +48,9 @@ struct StreamServices {
     StreamRegistry& registry;
 };
 
-class MediaStream final
-    : public grpc::ServerBidiReactor<contract::MediaStreamMessage, contract::MediaStreamMessage> {
+// Messages travel as raw ByteBuffers and are parsed here: gRPC's typed reactor reports a message that does
+// not parse exactly like the client's half-close, which would end a garbage stream with OK.
+class MediaStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
 public:
     // Frames read ahead per stream: enough to overlap reading, analysis and writing (and to use several
     // workers on analyzers that allow it), small enough that an embedded 1080p stream holds ~24 MB at most.
@@ -105,6 +106,9 @@ private:
     void analyse(Slot& slot);  // without the lock
     void complete(Slot& slot); // under the lock
     void fail(grpc::Status status);
+    void start_read(contract::MediaStreamMessage* into); // without the lock; reading_ is set
+    bool parse_read();                                   // under the lock, in OnReadDone
+    void start_write(const contract::MediaStreamMessage& message); // without the lock; writing_ is set
     Actions next_actions();
     void step(std::unique_lock<std::mutex>& lock);
     grpc::Status final_status() const;
@@ -146,6 +150,9 @@ private:
     std::uint64_t frames_acked_ = 0;
     std::uint64_t frames_timed_ = 0;
     double analysis_average_us_ = 0; // recent decode + analysis time per frame (moving average)
+    grpc::ByteBuffer read_buffer_;                     // the one read in flight
+    contract::MediaStreamMessage* read_into_ = nullptr; // where it is parsed to
+    grpc::ByteBuffer write_buffer_;                    // the one write in flight
     contract::MediaStreamMessage descriptor_request_;
     contract::MediaStreamMessage descriptor_reply_;
     std::array<Slot, window> slots_;

@@ -3,6 +3,7 @@
 #include "host_process.h"
 #include "stream_client.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -522,6 +523,48 @@ TEST_F(GrpcFrontend, GarbageJpgIsInvalidArgumentNamingTheSample)
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(status.error_message().find("sequence_number 3"), std::string::npos) << status.error_message();
     EXPECT_NE(status.error_message().find("JPEG"), std::string::npos) << status.error_message();
+}
+
+// Bytes that are not a MediaStreamMessage at all, sent with gRPC's generic (untyped) stub: the stream must end
+// with an error the client can see, never with OK as if it had closed its side normally.
+grpc::Status send_raw_message(const std::shared_ptr<grpc::Channel>& channel, const std::string& bytes)
+{
+    grpc::GenericStub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    grpc::CompletionQueue queue;
+    const auto wait = [&queue] {
+        void* tag = nullptr;
+        bool ok = false;
+        return queue.Next(&tag, &ok) && ok;
+    };
+    auto call = stub.PrepareCall(
+        &context, "/microsoft.azure.media.live_video_analytics.extensibility.grpc.v1.MediaGraphExtension/ProcessMediaStream",
+        &queue);
+    call->StartCall(nullptr);
+    EXPECT_TRUE(wait());
+    grpc::Slice slice(bytes);
+    const grpc::ByteBuffer message(&slice, 1);
+    call->Write(message, nullptr);
+    wait();
+    grpc::ByteBuffer reply;
+    call->Read(&reply, nullptr); // no reply is expected: the message is not a descriptor
+    wait();
+    grpc::Status status;
+    call->Finish(&status, nullptr);
+    wait();
+    queue.Shutdown();
+    while (wait()) {
+    }
+    return status;
+}
+
+TEST_F(GrpcFrontend, GarbageProtobufEndsTheStreamWithAnError)
+{
+    ConcurrentGoodStream good(host_->grpc_port());
+    const auto status = send_raw_message(channel(), std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_NE(status.error_message().find("is not a MediaStreamMessage"), std::string::npos) << status.error_message();
 }
 
 TEST_F(GrpcFrontend, OtherBadSamplesAreInvalidArgument)
