@@ -141,7 +141,7 @@ void MediaStream::drain()
 {
     std::unique_lock lock(mutex_);
     draining_ = true;
-    step(lock);
+    step(lock, Inline::never); // runs under the registry's lock on the I/O thread: no analyzer work here
 }
 
 void MediaStream::OnReadDone(bool ok)
@@ -377,7 +377,7 @@ void MediaStream::OnDone()
     const std::unique_ptr<MediaStream> self(this); // the pointer create() released
 }
 
-MediaStream::Actions MediaStream::next_actions()
+MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
 {
     Actions a;
     if (finished_) {
@@ -396,7 +396,8 @@ MediaStream::Actions MediaStream::next_actions()
             s.ticket.emplace(std::move(*ticket));
             s.state = Slot::State::analysing;
             ++analysing_;
-            if (frames_timed_ >= inline_after_frames && analysis_average_us_ < inline_budget_us) {
+            if (may_run_inline == Inline::allowed && frames_timed_ >= inline_after_frames &&
+                analysis_average_us_ < inline_budget_us) {
                 a.analyse_here[a.analyse_here_count++] = &s;
             } else {
                 a.post[a.post_count++] = &s;
@@ -451,10 +452,10 @@ grpc::Status MediaStream::final_status() const
     return grpc::Status::OK;
 }
 
-void MediaStream::step(std::unique_lock<std::mutex>& lock)
+void MediaStream::step(std::unique_lock<std::mutex>& lock, Inline may_run_inline)
 {
     for (;;) {
-        Actions a = next_actions();
+        Actions a = next_actions(may_run_inline);
         if (a.finish) {
             lock.unlock();
             Finish(*a.finish); // the last touch: OnDone may free this stream any time after
@@ -490,10 +491,12 @@ void MediaStream::step(std::unique_lock<std::mutex>& lock)
                 step(alarm_lock);
             });
         }
-        // Cheap frames run here, after the next read has been started. Looping (not recursing) keeps a
-        // thread that always finds another frame queued from growing its stack.
+        // Cheap frames run here, after the next read has been started.
         for (std::size_t i = 0; i < a.analyse_here_count; ++i) {
             analyse(*a.analyse_here[i]);
+        }
+        if (a.analyse_here_count != 0) {
+            may_run_inline = Inline::never; // one batch per reaction: frames arriving meanwhile go to the workers
         }
         lock.lock();
         for (std::size_t i = 0; i < a.analyse_here_count; ++i) {

@@ -8,8 +8,9 @@
 //              analysed, and acknowledged in order, one reply per sample, once its analysis is done.
 //              Where: on the worker pool, except for streams whose frames have proved cheap (under 1 ms):
 //              those run on the thread that dispatches them (a gRPC callback thread, or the worker that
-//              just finished the previous frame), which saves two thread hand-offs per frame — most of the
-//              cost of a light analyzer — while never blocking gRPC's few callback threads for long.
+//              just finished the previous frame), at most one batch per reaction, which saves two thread
+//              hand-offs per frame — most of the cost of a light analyzer — while never holding one of
+//              gRPC's few callback threads for more than a window of cheap frames.
 //              A full window, or no ticket, stops reading: back-pressure reaches the sender through
 //              HTTP/2 flow control instead of a queue growing here.
 //   end:       the client closes (OK), a bad message or frame (INVALID_ARGUMENT etc., after acking every
@@ -109,8 +110,10 @@ private:
     void start_read(contract::MediaStreamMessage* into); // without the lock; reading_ is set
     bool parse_read();                                   // under the lock, in OnReadDone
     void start_write(const contract::MediaStreamMessage& message); // without the lock; writing_ is set
-    Actions next_actions();
-    void step(std::unique_lock<std::mutex>& lock);
+    // Whether step() may analyse cheap frames on the calling thread (see the samples: line above).
+    enum class Inline { allowed, never };
+    Actions next_actions(Inline may_run_inline);
+    void step(std::unique_lock<std::mutex>& lock, Inline may_run_inline = Inline::allowed);
     grpc::Status final_status() const;
     std::string who() const;
 
