@@ -146,7 +146,7 @@ def main():
                     floor_run = loadgen(build, protocol, floor.port, floor.pid, common, seconds, warmup)
                     if protocol == "http":
                         # Measured right next to the runs it is combined with: the machine's load drifts.
-                        floor_run["decode_floor"] = decode_floor(build, seconds)
+                        floor_run["decode_floor"] = decode_floor(build, seconds, min(n, os.cpu_count()))
                     host_port = host.ports["grpc_port" if protocol == "grpc" else "http_port"]
                     host_run = loadgen(build, protocol, host_port, host.pid,
                                        common + analyzer_args(protocol, "null"), seconds, warmup)
@@ -196,10 +196,11 @@ def main():
     return 0
 
 
-def decode_floor(build, seconds):
-    """cv::imdecode of the same 416x416 JPEG on every core, in a loop."""
+def decode_floor(build, seconds, threads):
+    """cv::imdecode of the same 416x416 JPEG in a loop on `threads` threads: as many as the host can decode at
+    once with that many connections (one request in flight per connection), at most one per core."""
     done = subprocess.run([os.path.join(build, "bench", "decode_floor"), "416x416", str(seconds),
-                           str(os.cpu_count())], capture_output=True, text=True, check=True)
+                           str(threads)], capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
 
