@@ -4,10 +4,27 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <iostream>
+
+namespace {
+
+// glibc serves blocks over its (dynamic) mmap threshold with fresh mmaps and trims freed heap tops above
+// twice that: every multi-megabyte frame buffer (an embedded 1080p sample is 6 MB) went back to the kernel
+// and was faulted in again, page by page, for the next frame — 7x slower at one 1080p stream (bench/README).
+// Fixed thresholds keep such buffers in the heap for reuse.
+void keep_frame_buffers_in_the_heap()
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+}
+
+} // namespace
 
 int main(int argc, char* argv[])
 {
+    keep_frame_buffers_in_the_heap();
     try {
         auto command_line = ava::runtime::parse_command_line(argc, argv);
         if (command_line.exit_message) {

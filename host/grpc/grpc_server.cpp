@@ -5,6 +5,7 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +19,7 @@
 namespace ava::grpc_frontend {
 namespace {
 
+constexpr std::size_t grpc_memory_quota_bytes = std::size_t{512} << 20;
 // How long stop() lets open streams acknowledge their in-flight frames before cancelling them.
 constexpr auto shutdown_grace = std::chrono::seconds(5);
 // Once every stream has ended, how long their final statuses get to leave before connections are closed
@@ -101,6 +103,11 @@ std::uint16_t GrpcServer::start()
     builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.grpc_max_message_bytes, INT_MAX)));
     // gRPC sets SO_REUSEPORT by default: a second host on the same port would then share it silently.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // Caps what gRPC buffers for all streams together; under pressure it shrinks flow-control windows, so
+    // many streams of big embedded frames wait at the sender instead of piling up here.
+    grpc::ResourceQuota quota("ava-extension-host");
+    quota.Resize(grpc_memory_quota_bytes);
+    builder.SetResourceQuota(quota);
     builder.RegisterService(&impl_->service);
     impl_->server = builder.BuildAndStart();
     if (!impl_->server || bound_port == 0) {
