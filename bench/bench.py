@@ -17,6 +17,11 @@ import sys
 import tempfile
 import time
 
+# The host fixes glibc's malloc thresholds (host/main.cpp) so multi-megabyte frame buffers stay in the heap;
+# the floors get the same through glibc's environment tunables, or they would measure glibc's mmap/page-fault
+# churn rather than the transport. (Harmless for the host, which sets the same values itself.)
+FLOOR_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
+
 CASES = {
     # name: (protocol, loadgen arguments shared by floor and host, host analyzer argument for null / colour)
     "grpc-shm-416": ("grpc", ["--transfer", "shm", "--size", "416x416", "--window", "4"]),
@@ -38,7 +43,7 @@ class Server:
     def __init__(self, argv, ready_file=None, port_key=None):
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE if ready_file is None else self.log,
-                                     stderr=self.log)
+                                     stderr=self.log, env=dict(os.environ, **FLOOR_MALLOC))
         self.port = None
         deadline = time.time() + 30
         if ready_file is None:
@@ -200,7 +205,8 @@ def decode_floor(build, seconds, threads):
     """cv::imdecode of the same 416x416 JPEG in a loop on `threads` threads: as many as the host can decode at
     once with that many connections (one request in flight per connection), at most one per core."""
     done = subprocess.run([os.path.join(build, "bench", "decode_floor"), "416x416", str(seconds),
-                           str(threads)], capture_output=True, text=True, check=True)
+                           str(threads)], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, **FLOOR_MALLOC))
     return json.loads(done.stdout)
 
 
