@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <vector>
 
 namespace ava::test {
 namespace {
@@ -85,6 +87,29 @@ TEST_F(PluginLoading, LoadedLibrariesAreShadowCopiesSoTheFolderCanBeOverwritten)
     const std::string mapped((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
     EXPECT_EQ(mapped.find((plugins_.path() / "libprobe.so").string()), std::string::npos);
     EXPECT_NE(mapped.find("libprobe."), std::string::npos); // the shadow copy
+}
+
+// A SERIAL plugin's calls never overlap: every HTTP request opens a session, processes and closes it, and
+// with several workers those three calls of different requests would interleave unless the host holds one
+// lock per instance around all of them. The plugin itself detects an overlap and reports it.
+TEST(PluginConcurrency, SerialPluginCallsNeverOverlap)
+{
+    TempDir plugins;
+    std::filesystem::copy(test_plugins_dir() / "libserial_probe.so", plugins.path() / "libserial_probe.so");
+    HostProcess host({"--no-grpc", "--workers", "4"}, plugins.path());
+    for (int round = 0; round < 3; ++round) {
+        std::vector<std::future<HttpReply>> replies;
+        for (int i = 0; i < 16; ++i) {
+            replies.push_back(std::async(std::launch::async, [&host] {
+                return http_post(host.http_port(), "/serial_probe", "image/bmp", tiny_bmp_black);
+            }));
+        }
+        for (auto& reply : replies) {
+            const auto r = reply.get();
+            ASSERT_EQ(r.status, 200) << r.body;
+            EXPECT_NE(r.body.find(R"("value":"serial")"), std::string::npos) << r.body;
+        }
+    }
 }
 
 TEST(PluginFolder, MissingFolderIsReportedAndTheHostStillAnswers)
