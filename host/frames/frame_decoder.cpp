@@ -52,8 +52,9 @@ std::optional<Size> jpeg_size(std::span<const std::uint8_t> b)
 {
     std::size_t at = 2;
     while (at + 4 <= b.size()) {
-        if (b[at] != 0xFF) {
-            return std::nullopt;
+        if (b[at] != 0xFF) { // libjpeg skips stray bytes between segments (with a warning): so do we
+            ++at;
+            continue;
         }
         const std::uint8_t marker = b[at + 1];
         if (marker == 0xFF) { // fill byte
@@ -68,6 +69,9 @@ std::optional<Size> jpeg_size(std::span<const std::uint8_t> b)
             return std::nullopt;
         }
         const auto length = read_be16(b, at + 2);
+        if (length < 2) {
+            return std::nullopt; // a length counts its own two bytes: the header is corrupt
+        }
         const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (sof && length >= 7 && at + 9 <= b.size()) {
             return Size{read_be16(b, at + 7), read_be16(b, at + 5)};
@@ -106,7 +110,9 @@ void check_declared_size(std::span<const std::uint8_t> bytes, ImageEncoding enco
 {
     const auto size = declared_size(bytes, encoding);
     if (!size) {
-        return; // the decoder will judge a header we cannot read
+        // Never hand the decoder an image whose size we could not check.
+        throw FrameError(std::string("corrupt ") + std::string(name_of(encoding)) +
+                         ": no readable image size in its header");
     }
     if (size->width > max_dimension || size->height > max_dimension || size->width * size->height > max_pixels) {
         throw FrameError(std::string(name_of(encoding)) + " image declares " + std::to_string(size->width) + "x" +

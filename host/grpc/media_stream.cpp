@@ -404,7 +404,9 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
             s.ticket.emplace(std::move(*ticket));
             s.state = Slot::State::analysing;
             ++analysing_;
-            if (may_run_inline == Inline::allowed && frames_timed_ >= inline_after_frames &&
+            // Raw frames only: their cost is the analyzer's, which the average tracks; a compressed frame's
+            // decode cost depends on what the client sends next.
+            if (may_run_inline == Inline::allowed && !format_.image && frames_timed_ >= inline_after_frames &&
                 analysis_average_us_ < inline_budget_us) {
                 a.analyse_here[a.analyse_here_count++] = &s;
             } else {

@@ -6,7 +6,7 @@
 //              its shared memory mapped, an analyzer session opened, and answered with our descriptor.
 //   samples:   read into a fixed window of slots; each is admitted with a FrameWorkers ticket, decoded and
 //              analysed, and acknowledged in order, one reply per sample, once its analysis is done.
-//              Where: on the worker pool, except for streams whose frames have proved cheap (under 1 ms):
+//              Where: on the worker pool, except for raw-frame streams whose frames have proved cheap (under 1 ms):
 //              those run on the thread that dispatches them (a gRPC callback thread, or the worker that
 //              just finished the previous frame), at most one batch per reaction, which saves two thread
 //              hand-offs per frame — most of the cost of a light analyzer — while never holding one of

@@ -46,9 +46,14 @@ void check_shape(std::string_view json, std::string_view what)
     }
 }
 
-rapidjson::Document parse_object(std::string_view json, std::string_view what)
+// Origin::client documents are shape-checked first; the operator's own configuration is not limited.
+enum class Origin { client, configuration };
+
+rapidjson::Document parse_object(std::string_view json, std::string_view what, Origin origin = Origin::client)
 {
-    check_shape(json, what);
+    if (origin == Origin::client) {
+        check_shape(json, what);
+    }
     rapidjson::Document doc;
     doc.Parse(json.data(), json.size());
     if (doc.HasParseError()) {
@@ -124,7 +129,7 @@ std::string merge_json_objects(std::string_view base, std::string_view overlay)
     if (overlay.empty() || overlay == "{}") {
         return std::string(base);
     }
-    auto merged = parse_object(base, "route parameters");
+    auto merged = parse_object(base, "route parameters", Origin::configuration);
     auto extra = parse_object(overlay, "request parameters");
     for (auto& member : extra.GetObject()) {
         merged.RemoveMember(member.name);

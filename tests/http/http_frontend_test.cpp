@@ -211,9 +211,15 @@ TEST_F(HttpFrontend, GarbageAndMislabelledImagesAre400)
 {
     expect_bad_request(http_post(port(), "/score", "image/jpeg", std::string(500, 'x')), "not a JPEG");
     expect_bad_request(http_post(port(), "/score", "image/jpeg", encode(flat(8, 8, 0), ".png")), "is a PNG image");
-    // A valid JPEG signature and end marker around garbage: OpenCV fails to decode it.
+    // A valid JPEG signature and end marker around garbage: no frame header, so never handed to the decoder.
     expect_bad_request(http_post(port(), "/score", "image/jpeg", "\xFF\xD8\xFF" + std::string(200, '\x13') + "\xFF\xD9"),
-                       "cannot decode");
+                       "corrupt JPEG: no readable image size");
+    // A real PNG with its pixel data scrambled: the header is fine, OpenCV fails to decode it.
+    auto png = encode(flat(32, 32, 0), ".png");
+    for (std::size_t i = 41; i + 12 < png.size(); ++i) {
+        png[i] = static_cast<char>(png[i] ^ 0x5A);
+    }
+    expect_bad_request(http_post(port(), "/score", "image/png", png), "cannot decode");
 }
 
 TEST_F(HttpFrontend, RawWithMissingOrLyingLayoutIs400)

@@ -107,16 +107,33 @@ TEST(DecodeImage, RefusesImagesDeclaringTooManyPixels)
     const auto sof = jpeg_sof(jpeg);
     put_be(jpeg, sof + 5, 12000, 2); // height
     put_be(jpeg, sof + 7, 12000, 2); // width: each side is allowed, 144 Mpx in all is not
+    // The same, hidden behind a stray byte before the frame header (libjpeg skips such bytes, so must we).
+    auto hidden = jpeg;
+    hidden.insert(hidden.begin() + static_cast<std::ptrdiff_t>(sof), 0x00);
     auto bmp = encoded(".bmp");
     put_le32(bmp, 22, static_cast<std::uint32_t>(-20000)); // top-down rows, 20000 of them
     for (const auto& [bytes, encoding] : {std::pair{png, ImageEncoding::png}, std::pair{jpeg, ImageEncoding::jpeg},
-                                          std::pair{bmp, ImageEncoding::bmp}}) {
+                                          std::pair{hidden, ImageEncoding::jpeg}, std::pair{bmp, ImageEncoding::bmp}}) {
         try {
             decode_image(bytes_of(bytes), encoding);
             ADD_FAILURE() << name_of(encoding) << " was decoded";
         } catch (const FrameError& e) {
             EXPECT_NE(std::string(e.what()).find("over the limit"), std::string::npos) << e.what();
         }
+    }
+}
+
+// A JPEG whose size cannot be read from its header is not handed to the decoder at all.
+TEST(DecodeImage, RefusesJpegWithoutAReadableFrameHeader)
+{
+    auto jpeg = encoded(".jpg");
+    const auto sof = jpeg_sof(jpeg);
+    jpeg[sof + 1] = 0xFE; // the frame header becomes a comment: no size before the scan
+    try {
+        decode_image(bytes_of(jpeg), ImageEncoding::jpeg);
+        ADD_FAILURE() << "decoded";
+    } catch (const FrameError& e) {
+        EXPECT_NE(std::string(e.what()).find("no readable image size"), std::string::npos) << e.what();
     }
 }
 
