@@ -5,6 +5,8 @@
 #include "frames/image_codecs.h"
 #include "inferences/proto_writer.h"
 
+#include <grpc_status_name.h>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -43,30 +45,6 @@ grpc::Status status_of(const frames::SharedMemoryError& e)
         break;
     }
     return {grpc::StatusCode::INTERNAL, e.what()};
-}
-
-std::string_view code_name(grpc::StatusCode code)
-{
-    switch (code) {
-    case grpc::StatusCode::OK:
-        return "OK";
-    case grpc::StatusCode::CANCELLED:
-        return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-        return "INVALID_ARGUMENT";
-    case grpc::StatusCode::NOT_FOUND:
-        return "NOT_FOUND";
-    case grpc::StatusCode::PERMISSION_DENIED:
-        return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED:
-        return "UNAUTHENTICATED";
-    case grpc::StatusCode::UNAVAILABLE:
-        return "UNAVAILABLE";
-    case grpc::StatusCode::INTERNAL:
-        return "INTERNAL";
-    default:
-        return "ERROR";
-    }
 }
 
 std::string payload_name(const contract::MediaStreamMessage& message)
@@ -338,13 +316,13 @@ void MediaStream::complete(Slot& s)
     } else {
         s.state = Slot::State::failed;
         sample_failed_ = true;
-        spdlog::warn("gRPC stream {}: {}: {}", who(), code_name(s.error.error_code()), s.error.error_message());
+        spdlog::warn("gRPC stream {}: {}: {}", who(), grpc_status_name(s.error.error_code()), s.error.error_message());
     }
 }
 
 void MediaStream::fail(grpc::Status status)
 {
-    spdlog::warn("gRPC stream {}: {}: {}", who(), code_name(status.error_code()), status.error_message());
+    spdlog::warn("gRPC stream {}: {}: {}", who(), grpc_status_name(status.error_code()), status.error_message());
     if (!failure_) {
         failure_ = std::move(status);
     }

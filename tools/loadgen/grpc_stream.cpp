@@ -5,6 +5,7 @@
 
 #include <extension.grpc.pb.h> // also brings SerializationTraits for protobuf messages
 #include <extension.pb.h>
+#include <grpc_status_name.h>
 
 #include <unistd.h>
 
@@ -55,33 +56,6 @@ contract::MediaStreamMessage descriptor_of(const LoadOptions& o, unsigned index,
     return message;
 }
 
-std::string code_name(grpc::StatusCode code)
-{
-    switch (code) {
-    case grpc::StatusCode::CANCELLED:
-        return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-        return "INVALID_ARGUMENT";
-    case grpc::StatusCode::NOT_FOUND:
-        return "NOT_FOUND";
-    case grpc::StatusCode::PERMISSION_DENIED:
-        return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED:
-        return "UNAUTHENTICATED";
-    case grpc::StatusCode::UNAVAILABLE:
-        return "UNAVAILABLE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-        return "UNIMPLEMENTED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-        return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-        return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::INTERNAL:
-        return "INTERNAL";
-    default:
-        return "code_" + std::to_string(static_cast<int>(code));
-    }
-}
 
 } // namespace
 
@@ -195,7 +169,7 @@ void GrpcStream::OnDone(const grpc::Status& status)
         if (timed_out_) {
             stats_.error("timeout", "no answer for " + std::to_string(options_.timeout_s) + " s");
         } else if (!status.ok() && !failed_) {
-            stats_.error("status_" + code_name(status.error_code()), status.error_message());
+            stats_.error("status_" + ava::grpc_status_name(status.error_code()), status.error_message());
         } else if (status.ok() && !handshaken_) {
             stats_.error("handshake", "the call ended before the host's descriptor arrived");
         }
