@@ -21,19 +21,6 @@ using replay::Transfer;
 
 cv::Rect2f px(float x0, float y0, float x1, float y1) { return unit_box(x0, y0, x1, y1, 768, 576); }
 
-// Frames 0..50 of vtest (people walking), decoded once per test binary run.
-const std::vector<cv::Mat>& walking()
-{
-    static const std::vector<cv::Mat> frames = [] {
-        std::vector<int> indices(51);
-        for (int i = 0; i <= 50; ++i) {
-            indices[static_cast<std::size_t>(i)] = i;
-        }
-        return read_frames("vtest.avi", indices);
-    }();
-    return frames;
-}
-
 cv::Rect2f rect(const replay::contract::Rectangle& r) { return {r.l(), r.t(), r.w(), r.h()}; }
 
 class AnalyzersOverGrpc : public ::testing::Test {
@@ -96,8 +83,8 @@ void expect_walkers_covered(const Ack& ack)
 
 TEST_F(AnalyzersOverGrpc, MotionFollowsPeopleWalkingWithEmbeddedFrames)
 {
-    const auto acks = stream(options("motion"), walking());
-    ASSERT_EQ(acks.size(), walking().size());
+    const auto acks = stream(options("motion"), vtest_walking());
+    ASSERT_EQ(acks.size(), vtest_walking().size());
     for (std::size_t i = 0; i < 10; ++i) { // warm-up: learning the background, nothing reported
         EXPECT_EQ(acks[i].sample.inferences_size(), 0) << "frame " << i;
     }
@@ -107,14 +94,14 @@ TEST_F(AnalyzersOverGrpc, MotionFollowsPeopleWalkingWithEmbeddedFrames)
 TEST_F(AnalyzersOverGrpc, MotionFollowsPeopleWalkingInSharedMemory)
 {
     const auto acks =
-        stream(options(R"({"analyzer":"motion","parameters":{"method":"knn"}})", Transfer::shared_memory), walking());
-    ASSERT_EQ(acks.size(), walking().size());
+        stream(options(R"({"analyzer":"motion","parameters":{"method":"knn"}})", Transfer::shared_memory), vtest_walking());
+    ASSERT_EQ(acks.size(), vtest_walking().size());
     expect_walkers_covered(acks.back());
 }
 
 TEST_F(AnalyzersOverGrpc, StillSceneGetsEmptyAcknowledgements)
 {
-    const std::vector<cv::Mat> still(30, walking()[50]);
+    const std::vector<cv::Mat> still(30, vtest_walking()[50]);
     const auto acks = stream(options("motion"), still);
     ASSERT_EQ(acks.size(), still.size());
     for (std::size_t i = 0; i < acks.size(); ++i) {
@@ -125,8 +112,8 @@ TEST_F(AnalyzersOverGrpc, StillSceneGetsEmptyAcknowledgements)
 TEST_F(AnalyzersOverGrpc, ConcurrentStreamsKeepTheirOwnBackground)
 {
     // A moving and a still pipeline at the same time on the same analyzer: the still one stays quiet.
-    auto moving = std::async(std::launch::async, [] { return stream(options("motion"), walking()); });
-    const std::vector<cv::Mat> still(static_cast<std::size_t>(walking().size()), walking()[0]);
+    auto moving = std::async(std::launch::async, [] { return stream(options("motion"), vtest_walking()); });
+    const std::vector<cv::Mat> still(static_cast<std::size_t>(vtest_walking().size()), vtest_walking()[0]);
     const auto quiet = stream(options("motion"), still);
     const auto busy = moving.get();
     for (const auto& ack : quiet) {
@@ -137,7 +124,7 @@ TEST_F(AnalyzersOverGrpc, ConcurrentStreamsKeepTheirOwnBackground)
 
 TEST_F(AnalyzersOverGrpc, PeopleOnAStream)
 {
-    const auto people = stream(options("people"), {walking()[50]});
+    const auto people = stream(options("people"), {vtest_walking()[50]});
     ASSERT_EQ(people.size(), 1U);
     EXPECT_GE(people[0].sample.inferences_size(), 4);
     for (const auto& inference : people[0].sample.inferences()) {

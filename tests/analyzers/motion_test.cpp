@@ -11,19 +11,6 @@ cv::Rect2f px(float x0, float y0, float x1, float y1) { return unit_box(x0, y0, 
 // People walking in frame 50 (hand-marked): red jacket, the woman beside him, the man on the right.
 const std::vector<cv::Rect2f> walkers{px(505, 216, 541, 310), px(552, 214, 588, 303), px(667, 257, 714, 370)};
 
-// Frames 0..50 of vtest, decoded once per test binary run (sequential decoding is the slow part).
-const std::vector<cv::Mat>& first_frames()
-{
-    static const std::vector<cv::Mat> frames = [] {
-        std::vector<int> indices(51);
-        for (int i = 0; i <= 50; ++i) {
-            indices[static_cast<std::size_t>(i)] = i;
-        }
-        return read_frames("vtest.avi", indices);
-    }();
-    return frames;
-}
-
 TEST(MotionPlugin, DeclaresPerSessionState)
 {
     const Plugin plugin("motion");
@@ -37,7 +24,7 @@ TEST_P(MotionMethods, FindsThePeopleWalking)
     const Plugin plugin("motion");
     Instance instance(plugin);
     auto session = instance.open(std::string(R"({"method":")") + GetParam() + "\"}");
-    const auto& frames = first_frames();
+    const auto& frames = vtest_walking();
     std::vector<Inference> last;
     for (const auto& frame : frames) {
         last = session->process(frame);
@@ -68,7 +55,7 @@ TEST(MotionPlugin, NothingOnARepeatedStillFrame)
     Instance instance(plugin);
     for (const char* method : {"mog2", "knn"}) {
         auto session = instance.open(std::string(R"({"method":")") + method + "\"}");
-        const cv::Mat still = first_frames()[50];
+        const cv::Mat still = vtest_walking()[50];
         for (int i = 0; i < 30; ++i) {
             EXPECT_TRUE(session->process(still).empty()) << method << " frame " << i;
         }
@@ -82,13 +69,13 @@ TEST(MotionPlugin, WarmupHidesTheFirstFrames)
     const Plugin plugin("motion");
     Instance instance(plugin);
     auto cold = instance.open(R"({"method":"knn","warmup_frames":0})");
-    const auto first = cold->process(first_frames()[0]);
+    const auto first = cold->process(vtest_walking()[0]);
     ASSERT_FALSE(first.empty());
     EXPECT_GT(first[0].box.w * first[0].box.h, 0.9F);
 
     auto warm = instance.open(R"({"method":"knn"})");
     for (int i = 0; i < 10; ++i) {
-        EXPECT_TRUE(warm->process(first_frames()[static_cast<std::size_t>(i)]).empty()) << i;
+        EXPECT_TRUE(warm->process(vtest_walking()[static_cast<std::size_t>(i)]).empty()) << i;
     }
 }
 
@@ -100,7 +87,7 @@ TEST(MotionPlugin, StreamsDoNotShareABackgroundModel)
     Instance instance(plugin);
     auto moving = instance.open();
     auto still = instance.open();
-    const auto& frames = first_frames();
+    const auto& frames = vtest_walking();
     std::size_t moving_reports = 0;
     for (std::size_t i = 0; i < frames.size(); ++i) {
         moving_reports += moving->process(frames[i]).empty() ? 0 : 1;
@@ -114,7 +101,7 @@ TEST(MotionPlugin, MinAreaFiltersSmallRegions)
     const Plugin plugin("motion");
     Instance instance(plugin);
     auto session = instance.open(R"({"min_area":0.2})"); // a fifth of the frame: no person is that big
-    for (const auto& frame : first_frames()) {
+    for (const auto& frame : vtest_walking()) {
         EXPECT_TRUE(session->process(frame).empty());
     }
 }

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <numeric>
 #include <cstring>
 #include <filesystem>
 
@@ -201,6 +202,17 @@ std::vector<cv::Mat> read_frames(const std::string& video, const std::vector<int
     if (frames.size() != indices.size()) {
         throw std::runtime_error(video + ": could not read all requested frames");
     }
+    return frames;
+}
+
+const std::vector<cv::Mat>& vtest_walking()
+{
+    // Sequential decoding is the slow part: once per binary.
+    static const std::vector<cv::Mat> frames = [] {
+        std::vector<int> indices(51);
+        std::iota(indices.begin(), indices.end(), 0);
+        return read_frames("vtest.avi", indices);
+    }();
     return frames;
 }
 

@@ -132,6 +132,8 @@ inline std::vector<Inference> only(const std::vector<Inference>& all, const std:
 // Test media (Debian opencv-doc), path under AVA_TEST_MEDIA_DIR; frames by index from a video.
 std::string media(const std::string& name);
 std::vector<cv::Mat> read_frames(const std::string& video, const std::vector<int>& indices);
+// Frames 0..50 of vtest.avi (people walking across the courtyard), decoded once per test binary run.
+const std::vector<cv::Mat>& vtest_walking();
 
 } // namespace ava::test
 

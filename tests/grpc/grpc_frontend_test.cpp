@@ -116,10 +116,7 @@ protected:
     {
         // The bundled plugins plus the C "probe" test plugin (every inference kind and failure path).
         plugins_ = std::make_unique<TempDir>();
-        for (const auto& entry : std::filesystem::directory_iterator(built_plugins_dir())) {
-            std::filesystem::copy(entry.path(), plugins_->path() / entry.path().filename());
-        }
-        std::filesystem::copy(test_plugins_dir() / "libprobe.so", plugins_->path() / "libprobe.so");
+        copy_plugins(plugins_->path(), {"libprobe.so"});
         host_ = std::make_unique<HostProcess>(std::vector<std::string>{"--no-http"}, plugins_->path());
     }
     static void TearDownTestSuite()

@@ -34,10 +34,7 @@ protected:
     static void SetUpTestSuite()
     {
         plugins_ = std::make_unique<TempDir>();
-        for (const auto& entry : std::filesystem::directory_iterator(built_plugins_dir())) {
-            std::filesystem::copy(entry.path(), plugins_->path() / entry.path().filename());
-        }
-        std::filesystem::copy(test_plugins_dir() / "libprobe.so", plugins_->path() / "libprobe.so");
+        copy_plugins(plugins_->path(), {"libprobe.so"});
         host_ = std::make_unique<HostProcess>(
             std::vector<std::string>{"--no-grpc", "--max-body-bytes", "2000000", "--request-timeout-ms", "1500"},
             plugins_->path());

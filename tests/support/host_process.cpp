@@ -85,6 +85,16 @@ std::uint16_t json_port(const std::string& json, const char* key)
 
 std::filesystem::path host_binary() { return AVA_TEST_HOST_BINARY; }
 std::filesystem::path built_plugins_dir() { return AVA_TEST_PLUGINS_DIR; }
+
+void copy_plugins(const std::filesystem::path& folder, std::initializer_list<const char*> test_plugins)
+{
+    for (const auto& entry : std::filesystem::directory_iterator(built_plugins_dir())) {
+        std::filesystem::copy(entry.path(), folder / entry.path().filename());
+    }
+    for (const char* name : test_plugins) {
+        std::filesystem::copy(test_plugins_dir() / name, folder / name);
+    }
+}
 std::filesystem::path test_plugins_dir() { return AVA_TEST_TEST_PLUGINS_DIR; }
 std::filesystem::path schema_file() { return AVA_TEST_SCHEMA_FILE; }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <utility>
@@ -16,6 +17,8 @@ namespace ava::test {
 
 std::filesystem::path host_binary();       // the built ava-extension-host
 std::filesystem::path built_plugins_dir(); // where the tree's plugins are built
+// Copies every bundled plugin, then the named test plugins (e.g. "libprobe.so"), into `folder`.
+void copy_plugins(const std::filesystem::path& folder, std::initializer_list<const char*> test_plugins = {});
 std::filesystem::path test_plugins_dir();  // where tests/plugins builds its test-only plugins
 std::filesystem::path schema_file();       // the published inference metadata JSON schema
 
