@@ -11,6 +11,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
@@ -23,6 +25,17 @@
 
 namespace ava::test {
 namespace {
+
+// scripts/sanitize.sh sets ASAN_OPTIONS/UBSAN_OPTIONS/TSAN_OPTIONS exitcode=66: a host (or host command)
+// that exits with it stopped on a sanitizer report, which fails the test that ran it.
+constexpr int sanitizer_exit_code = 66;
+
+void check_sanitizer_exit(int status, const std::string& log)
+{
+    if (status == sanitizer_exit_code) {
+        ADD_FAILURE() << "the host stopped on a sanitizer report (exit code " << sanitizer_exit_code << "):\n" << log;
+    }
+}
 
 std::string read_file(const std::filesystem::path& path)
 {
@@ -150,7 +163,11 @@ bool HostProcess::running() const
         return false;
     }
     int status = 0;
-    return ::waitpid(pid_, &status, WNOHANG) == 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ && WIFEXITED(status)) {
+        check_sanitizer_exit(WEXITSTATUS(status), log());
+    }
+    return r == 0;
 }
 
 std::string HostProcess::log() const { return read_file(dir_.path() / "host.log"); }
@@ -164,6 +181,7 @@ int HostProcess::terminate(std::chrono::milliseconds grace)
     const int status = wait_for_exit(pid_, grace);
     if (status >= 0) {
         pid_ = -1;
+        check_sanitizer_exit(status, log());
     }
     return status;
 }
@@ -178,7 +196,9 @@ std::pair<int, std::string> run_host_command(const std::vector<std::string>& arg
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     }
-    return {status, read_file(log)};
+    auto output = read_file(log);
+    check_sanitizer_exit(status, output);
+    return {status, std::move(output)};
 }
 
 HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
