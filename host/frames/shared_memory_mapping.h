@@ -1,6 +1,9 @@
 #pragma once
 // SharedMemoryMapping: a sender's shared-memory frame buffer (/dev/shm/<handle_name>), opened read-only and
 // mapped once for the life of a gRPC stream; frames are read in place through slice(), never copied.
+// The mapping is guarded against the sender shrinking the file under it (see sigbus_guard.h).
+
+#include "sigbus_guard.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +23,7 @@ public:
         not_found,         // no such file: the containers do not share an IPC namespace
         permission_denied, // the file exists but we may not read it
         system,            // anything else the kernel refused
+        exhausted,         // too many buffers mapped at once
     };
     SharedMemoryError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     Kind kind() const noexcept { return kind_; }
@@ -27,6 +31,10 @@ public:
 private:
     Kind kind_;
 };
+
+// The client's text as it may appear in a status or log line: at most `limit` bytes (then "..."), control
+// characters replaced, so a hostile name cannot flood a trailer or forge log lines.
+std::string abbreviated(std::string_view text, std::size_t limit = 200);
 
 class SharedMemoryMapping {
 public:
@@ -43,15 +51,18 @@ public:
     ~SharedMemoryMapping();
 
     // The bytes at [offset, offset + length) of the mapping, checked against the mapped length without
-    // overflow. Throws FrameError when the range is empty or falls outside the mapping.
+    // overflow. Throws FrameError when the range is empty or falls outside the mapping. If the sender shrinks
+    // the file, reads past its new end see zeros and broken() turns true.
     std::span<const std::uint8_t> slice(std::uint64_t offset, std::uint64_t length) const;
 
     std::uint64_t size() const noexcept { return size_; }
     const std::string& handle_name() const noexcept { return handle_name_; }
+    // True once the sender shrank the file under the mapping: frames read since may be zeros, not its data.
+    bool broken() const noexcept { return guard_.broken(); }
 
 private:
-    SharedMemoryMapping(std::string handle_name, const void* address, std::uint64_t size) noexcept
-        : handle_name_(std::move(handle_name)), address_(address), size_(size)
+    SharedMemoryMapping(std::string handle_name, const void* address, std::uint64_t size, GuardedRange guard) noexcept
+        : handle_name_(std::move(handle_name)), address_(address), size_(size), guard_(std::move(guard))
     {
     }
     void unmap() noexcept;
@@ -59,6 +70,7 @@ private:
     std::string handle_name_;
     const void* address_ = nullptr;
     std::uint64_t size_ = 0;
+    GuardedRange guard_; // unregistered before the memory is unmapped
 };
 
 } // namespace ava::frames

@@ -19,6 +19,8 @@ constexpr std::string_view authentication_key = "x-ms-authentication";
 // While the workers are saturated and none of this stream's frames is in flight to wake it, it asks again
 // this often. Short: a saturated pool frees tickets every few milliseconds.
 constexpr auto admission_retry = std::chrono::milliseconds(2);
+// While the memory budget has no room for a stream's last sample, it asks again this often.
+constexpr auto budget_retry = std::chrono::milliseconds(5);
 // Frames of a stream whose recent frames took less than this run inline (see media_stream.h); the first
 // frames always go to the workers, to measure.
 constexpr double inline_budget_us = 1000;
@@ -41,6 +43,8 @@ grpc::Status status_of(const frames::SharedMemoryError& e)
         return {grpc::StatusCode::PERMISSION_DENIED, e.what()};
     case frames::SharedMemoryError::Kind::bad_request:
         return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    case frames::SharedMemoryError::Kind::exhausted:
+        return {grpc::StatusCode::RESOURCE_EXHAUSTED, e.what()};
     case frames::SharedMemoryError::Kind::system:
         break;
     }
@@ -112,8 +116,9 @@ MediaStream::~MediaStream()
 
 std::string MediaStream::who() const
 {
-    return "from pipeline '" + (pipeline_.empty() ? std::string("(unnamed)") : pipeline_) + "' node '" + node_ +
-           "' (" + peer_ + ")";
+    // Both names are the client's: never more than a few hundred bytes of them in a log line.
+    return "from pipeline '" + (pipeline_.empty() ? std::string("(unnamed)") : frames::abbreviated(pipeline_)) +
+           "' node '" + frames::abbreviated(node_) + "' (" + peer_ + ")";
 }
 
 void MediaStream::drain()
@@ -130,14 +135,15 @@ void MediaStream::OnReadDone(bool ok)
     if (finished_) {
         return;
     }
+    const std::size_t message_bytes = read_buffer_.Length(); // parsing empties the buffer
     if (!ok) {
         read_closed_ = true;
     } else if (!parse_read()) {
         read_closed_ = true; // nothing after a message that does not parse can be trusted
     } else if (!handshaken_) {
-        handshake(lock);
+        start_handshake(lock);
     } else {
-        accept_sample();
+        accept_sample(message_bytes);
     }
     step(lock);
 }
@@ -179,11 +185,26 @@ void MediaStream::start_write(const contract::MediaStreamMessage& message)
     context_->TryCancel();
 }
 
-void MediaStream::handshake(std::unique_lock<std::mutex>& lock)
+void MediaStream::start_handshake(std::unique_lock<std::mutex>& lock)
 {
-    // Only this reaction touches the stream's set-up fields, and no sample is read before it ends: the
-    // slow parts (mapping, opening the analyzer session) run without the lock.
+    // Opening the sender's file and the analyzer session (plugin code) may block: on a worker, never on
+    // one of gRPC's few callback threads. The hold keeps the stream unfinished, and so this reactor alive,
+    // until the worker is done, whatever the client or a shutdown does meanwhile.
+    ++holds_;
     lock.unlock();
+    services_.workers.post([this] {
+        auto refused = set_up();
+        std::unique_lock worker_lock(mutex_);
+        --holds_;
+        finish_handshake(std::move(refused));
+        step(worker_lock);
+    });
+    lock.lock();
+}
+
+std::optional<grpc::Status> MediaStream::set_up()
+{
+    // Only this worker touches the stream's set-up fields, and no sample is read before it ends.
     std::optional<grpc::Status> refused;
     const auto& message = descriptor_request_;
     try {
@@ -225,7 +246,7 @@ void MediaStream::handshake(std::unique_lock<std::mutex>& lock)
         descriptor_reply_.set_ack_sequence_number(message.sequence_number());
         descriptor_reply_.mutable_media_stream_descriptor()->set_extension_identifier("ava-extension-host/" + analyzer_);
         spdlog::info("gRPC stream {} -> analyzer '{}' ({}): {}, {}", who(), analyzer_, route.route, format_.describe(),
-                     mapping_ ? "shared memory '" + mapping_->handle_name() + "' (" +
+                     mapping_ ? "shared memory '" + frames::abbreviated(mapping_->handle_name()) + "' (" +
                                     std::to_string(mapping_->size()) + " bytes)"
                               : std::string("embedded frames"));
     } catch (const StreamError& e) {
@@ -240,19 +261,25 @@ void MediaStream::handshake(std::unique_lock<std::mutex>& lock)
     } catch (const std::exception& e) {
         refused = grpc::Status(grpc::StatusCode::INTERNAL, std::string("stream set-up failed: ") + e.what());
     }
-    lock.lock();
     if (refused) {
         session_.reset();
         mapping_.reset();
+    }
+    return refused;
+}
+
+void MediaStream::finish_handshake(std::optional<grpc::Status> refused)
+{
+    if (refused) {
         fail(grpc::Status(refused->error_code(), "stream descriptor refused: " + refused->error_message()));
         return;
     }
     handshaken_ = true;
     descriptor_reply_due_ = true;
-    last_client_sequence_ = message.sequence_number();
+    last_client_sequence_ = descriptor_request_.sequence_number();
 }
 
-void MediaStream::accept_sample()
+void MediaStream::accept_sample(std::size_t message_bytes)
 {
     Slot& s = slot(tail_);
     const auto& message = s.request;
@@ -271,7 +298,25 @@ void MediaStream::accept_sample()
     }
     last_client_sequence_ = message.sequence_number();
     s.state = Slot::State::queued;
+    s.message_bytes = message.media_sample().has_content_bytes() ? message_bytes : 0;
+    if (!reserve_memory(s)) {
+        s.state = Slot::State::awaiting_budget; // analysed once it fits; nothing more is read meanwhile
+        awaiting_budget_ = true;
+    }
     ++tail_;
+}
+
+bool MediaStream::reserve_memory(Slot& s)
+{
+    if (s.message_bytes == 0) {
+        return true; // shared memory: the bytes are the sender's
+    }
+    auto reservation = services_.workers.memory().try_reserve(s.message_bytes);
+    if (!reservation) {
+        return false;
+    }
+    s.memory = std::move(*reservation);
+    return true;
 }
 
 void MediaStream::analyse(Slot& s)
@@ -300,6 +345,14 @@ void MediaStream::analyse(Slot& s)
     } catch (const std::exception& e) {
         error = grpc::Status(grpc::StatusCode::INTERNAL,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
+    }
+    // Whatever came of it, a frame read after the sender shrank its file was (partly) zeros, not its data.
+    if (mapping_ && mapping_->broken()) {
+        error = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                             "MediaSample sequence_number " + std::to_string(sequence) + ": shared memory file '" +
+                                 frames::abbreviated(mapping_->handle_name()) +
+                                 "' shrank while frames were being read from it (a sender must not truncate it while "
+                                 "the stream is open)");
     }
     const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - started;
     s.error = std::move(error);
@@ -338,6 +391,7 @@ void MediaStream::OnWriteDone(bool ok)
     } else if (!was_descriptor) {
         Slot& acked = slot(head_);
         acked.state = Slot::State::free;
+        acked.memory.release();
         // A slot keeps its parsed message for reuse, and with it the frame bytes' capacity: fine for small
         // frames, but 64 streams x 4 slots of 1080p would pin 1.5 GB. Big frames give their memory back.
         if (acked.request.has_media_sample() &&
@@ -369,13 +423,27 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     if (finished_) {
         return a;
     }
+    // The last sample read waits for room in the memory budget: try again (the alarm paces the retries).
+    if (awaiting_budget_ && !cancelled_ && !sample_failed_ && !alarm_pending_) {
+        Slot& waiting = slot(tail_ - 1);
+        if (reserve_memory(waiting)) {
+            waiting.state = Slot::State::queued;
+            awaiting_budget_ = false;
+        } else {
+            alarm_pending_ = true;
+            a.arm_alarm = true;
+            a.alarm_after = budget_retry;
+        }
+    }
     // Hand queued samples to workers, in order, while this stream may run more and a ticket is free.
     if (handshaken_ && !cancelled_ && !sample_failed_) {
-        while (dispatched_ < tail_ && analysing_ < max_parallel_ && !alarm_pending_) {
+        while (dispatched_ < tail_ && slot(dispatched_).state == Slot::State::queued && analysing_ < max_parallel_ &&
+               !alarm_pending_) {
             auto ticket = services_.workers.try_admit();
             if (!ticket) {
                 alarm_pending_ = true;
                 a.arm_alarm = true;
+                a.alarm_after = admission_retry;
                 break;
             }
             Slot& s = slot(dispatched_++);
@@ -408,7 +476,7 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     }
     // Read the next sample only into a free slot: a full window is the back-pressure.
     if (handshaken_ && !reading_ && !read_closed_ && !cancelled_ && !draining_ && !failure_ && !sample_failed_ &&
-        tail_ - head_ < window) {
+        !awaiting_budget_ && tail_ - head_ < window) {
         reading_ = true;
         a.read = &slot(tail_).request;
     }
@@ -473,7 +541,7 @@ void MediaStream::step(std::unique_lock<std::mutex>& lock, Inline may_run_inline
         if (a.arm_alarm) {
             // Only one alarm is ever pending; replacing a fired one (even from its own callback) is safe.
             alarm_.emplace();
-            alarm_->Set(std::chrono::system_clock::now() + admission_retry, [this](bool) {
+            alarm_->Set(std::chrono::system_clock::now() + a.alarm_after, [this](bool) {
                 std::unique_lock alarm_lock(mutex_);
                 alarm_pending_ = false;
                 step(alarm_lock);

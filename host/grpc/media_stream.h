@@ -4,6 +4,7 @@
 //
 //   handshake: the first message must be a MediaStreamDescriptor; it is validated, routed to an analyzer,
 //              its shared memory mapped, an analyzer session opened, and answered with our descriptor.
+//              On the worker pool: opening files and plugin code may block, gRPC's callback threads must not.
 //   samples:   read into a fixed window of slots; each is admitted with a FrameWorkers ticket, decoded and
 //              analysed, and acknowledged in order, one reply per sample, once its analysis is done.
 //              Where: on the worker pool, except for raw-frame streams whose frames have proved cheap (under 1 ms):
@@ -11,8 +12,10 @@
 //              just finished the previous frame), at most one batch per reaction, which saves two thread
 //              hand-offs per frame — most of the cost of a light analyzer — while never holding one of
 //              gRPC's few callback threads for more than a window of cheap frames.
-//              A full window, or no ticket, stops reading: back-pressure reaches the sender through
-//              HTTP/2 flow control instead of a queue growing here.
+//              Each embedded sample holds a reservation of its bytes in the host-wide memory budget until
+//              it is acknowledged (shared-memory samples hold none: their bytes live in the sender's file).
+//              A full window, no ticket, or no room in the budget stops reading: back-pressure reaches the
+//              sender through HTTP/2 flow control instead of a queue growing here.
 //   end:       the client closes (OK), a bad message or frame (INVALID_ARGUMENT etc., after acking every
 //              earlier sample), a disconnect (CANCELLED), or host shutdown (UNAVAILABLE). The stream finishes
 //              only when nothing is in flight, so its session and mapping outlive every use.
@@ -31,6 +34,7 @@
 #include <grpcpp/support/server_callback.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -75,10 +79,12 @@ public:
 
 private:
     struct Slot {
-        enum class State { free, queued, analysing, done, failed };
+        enum class State { free, awaiting_budget, queued, analysing, done, failed };
         contract::MediaStreamMessage request;
         contract::MediaStreamMessage reply; // reused: its inference list keeps its allocations
         std::optional<runtime::FrameWorkers::Ticket> ticket;
+        runtime::MemoryBudget::Reservation memory; // the embedded sample's bytes, until it is acknowledged
+        std::size_t message_bytes = 0;
         State state = State::free;
         grpc::Status error;
         double took_us = 0;
@@ -94,6 +100,7 @@ private:
         std::array<Slot*, window> post{};
         std::size_t post_count = 0;
         bool arm_alarm = false;
+        std::chrono::milliseconds alarm_after{0};
         std::optional<grpc::Status> finish;
         bool empty() const noexcept
         {
@@ -102,8 +109,11 @@ private:
     };
 
     Slot& slot(std::uint64_t index) noexcept { return slots_[index % window]; }
-    void handshake(std::unique_lock<std::mutex>& lock);
-    void accept_sample();
+    void start_handshake(std::unique_lock<std::mutex>& lock); // hands set_up() to a worker
+    std::optional<grpc::Status> set_up();                   // on a worker, without the lock: nullopt = accepted
+    void finish_handshake(std::optional<grpc::Status> refused); // under the lock
+    void accept_sample(std::size_t message_bytes);
+    bool reserve_memory(Slot& slot); // under the lock; false: no room, the slot waits
     void analyse(Slot& slot);  // without the lock
     void complete(Slot& slot); // under the lock
     void fail(grpc::Status status);
@@ -121,7 +131,7 @@ private:
     grpc::CallbackServerContext* context_;
     std::string peer_;
 
-    // Set once by the handshake, before any sample is read; read-only afterwards.
+    // Set once by the handshake (on a worker, under a hold), before any sample is read; read-only afterwards.
     std::string pipeline_;
     std::string node_;
     std::string analyzer_;
@@ -142,7 +152,9 @@ private:
     bool finished_ = false;
     bool alarm_pending_ = false;
     bool sample_failed_ = false; // a sample could not be analysed: the stream ends after acking those before it
-    int holds_ = 0; // threads between deciding an action and starting it: the stream must not finish
+    bool awaiting_budget_ = false; // the last sample read waits for room in the memory budget: read no more
+    int holds_ = 0; // threads between deciding an action and starting it, or running the handshake: the
+                    // stream must not finish (and be freed) under them
     std::optional<grpc::Status> failure_;
     std::uint64_t head_ = 0;       // oldest sample not yet acknowledged
     std::uint64_t dispatched_ = 0; // next sample to hand to a worker
