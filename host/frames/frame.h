@@ -1,7 +1,10 @@
 #pragma once
 // Frame: decoded pixels as an analyzer sees them. `image` either owns its pixels (decoded or converted) or
 // wraps bytes someone else owns (RAW body, gRPC message, shared-memory mapping) without copying: the
-// caller keeps that owner alive until processing ends.
+// caller keeps that owner alive until processing ends. A decoded image holds its share of the host's
+// memory budget until the Frame is destroyed.
+
+#include "runtime/memory_budget.h"
 
 #include <ava_plugin.h>
 
@@ -16,6 +19,7 @@ struct Frame {
     cv::Mat image;
     ava_pixel_format format = AVA_PIXEL_FORMAT_UNKNOWN;
     std::uint64_t timestamp = 0;
+    runtime::MemoryBudget::Reservation reservation; // empty unless decoded under a budget
 
     ava_frame to_abi() const noexcept
     {
@@ -34,6 +38,14 @@ struct Frame {
 // Bad input from the sender (the frame cannot be decoded or does not match its description): 400 for
 // HTTP, INVALID_ARGUMENT for gRPC. what() says what was wrong.
 class FrameError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The host has no memory left for decoding this frame right now (too many frame bytes in flight across
+// all clients). Not the sender's fault, and not derived from FrameError: HTTP 503 + Retry-After, gRPC
+// RESOURCE_EXHAUSTED.
+class FrameBudgetExceeded : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };

@@ -1,24 +1,19 @@
 #include "frame_decoder.h"
 
 #include "image_codecs.h"
+#include "image_header.h"
+#include "image_limits.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <optional>
+#include <utility>
 #include <string>
 
 namespace ava::frames {
 namespace {
-
-// Largest frame we accept along one side: beyond any camera, small enough that width*height*4 never
-// overflows and a lying header cannot make us allocate gigabytes.
-constexpr std::uint32_t max_dimension = 16384;
-// Largest compressed image we decode, in pixels: 64 Mpx (an 8K UHD frame is 33 Mpx), at most 192 MiB as BGR.
-constexpr std::uint64_t max_pixels = std::uint64_t{1} << 26;
 
 bool starts_with(std::span<const std::uint8_t> bytes, std::initializer_list<std::uint8_t> prefix)
 {
@@ -31,94 +26,17 @@ std::uint32_t read_le32(std::span<const std::uint8_t> b, std::size_t at)
            static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
 }
 
-std::uint32_t read_be32(std::span<const std::uint8_t> b, std::size_t at)
-{
-    return static_cast<std::uint32_t>(b[at]) << 24 | static_cast<std::uint32_t>(b[at + 1]) << 16 |
-           static_cast<std::uint32_t>(b[at + 2]) << 8 | static_cast<std::uint32_t>(b[at + 3]);
-}
-
-std::uint32_t read_be16(std::span<const std::uint8_t> b, std::size_t at)
-{
-    return static_cast<std::uint32_t>(b[at]) << 8 | static_cast<std::uint32_t>(b[at + 1]);
-}
-
-struct Size {
-    std::uint64_t width = 0;
-    std::uint64_t height = 0;
-};
-
-// The JPEG frame header (SOFn) holds the size; it comes before the first scan (SOS).
-std::optional<Size> jpeg_size(std::span<const std::uint8_t> b)
-{
-    std::size_t at = 2;
-    while (at + 4 <= b.size()) {
-        if (b[at] != 0xFF) { // libjpeg skips stray bytes between segments (with a warning): so do we
-            ++at;
-            continue;
-        }
-        const std::uint8_t marker = b[at + 1];
-        if (marker == 0xFF) { // fill byte
-            ++at;
-            continue;
-        }
-        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) { // no length field
-            at += 2;
-            continue;
-        }
-        if (marker == 0xDA) {
-            return std::nullopt;
-        }
-        const auto length = read_be16(b, at + 2);
-        if (length < 2) {
-            return std::nullopt; // a length counts its own two bytes: the header is corrupt
-        }
-        const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-        if (sof && length >= 7 && at + 9 <= b.size()) {
-            return Size{read_be16(b, at + 7), read_be16(b, at + 5)};
-        }
-        at += 2 + length;
-    }
-    return std::nullopt;
-}
-
-// What the image says its size is, from its header, before anything is allocated for it.
-std::optional<Size> declared_size(std::span<const std::uint8_t> b, ImageEncoding encoding)
-{
-    switch (encoding) {
-    case ImageEncoding::jpeg:
-        return jpeg_size(b);
-    case ImageEncoding::png: // signature (8), IHDR length (4) and type (4), then width and height
-        return b.size() >= 24 ? std::optional(Size{read_be32(b, 16), read_be32(b, 20)}) : std::nullopt;
-    case ImageEncoding::bmp: {
-        if (b.size() < 26) {
-            return std::nullopt;
-        }
-        if (read_le32(b, 14) == 12) { // OS/2 BITMAPCOREHEADER: 16-bit sizes
-            return Size{static_cast<std::uint64_t>(b[18] | b[19] << 8), static_cast<std::uint64_t>(b[20] | b[21] << 8)};
-        }
-        const auto width = static_cast<std::int32_t>(read_le32(b, 18));
-        const auto height = static_cast<std::int32_t>(read_le32(b, 22)); // negative: rows stored top-down
-        return Size{static_cast<std::uint64_t>(std::abs(static_cast<std::int64_t>(width))),
-                    static_cast<std::uint64_t>(std::abs(static_cast<std::int64_t>(height)))};
-    }
-    }
-    return std::nullopt;
-}
-
 // A few kilobytes of compressed data can declare a gigapixel image: refuse it before the decoder allocates.
-void check_declared_size(std::span<const std::uint8_t> bytes, ImageEncoding encoding)
+// The size comes from the decoder's own header reader, so it is the size the decoder will use.
+ImageHeader checked_header(std::span<const std::uint8_t> bytes, ImageEncoding encoding)
 {
-    const auto size = declared_size(bytes, encoding);
-    if (!size) {
-        // Never hand the decoder an image whose size we could not check.
-        throw FrameError(std::string("corrupt ") + std::string(name_of(encoding)) +
-                         ": no readable image size in its header");
-    }
-    if (size->width > max_dimension || size->height > max_dimension || size->width * size->height > max_pixels) {
-        throw FrameError(std::string(name_of(encoding)) + " image declares " + std::to_string(size->width) + "x" +
-                         std::to_string(size->height) + " pixels, over the limit of " + std::to_string(max_dimension) +
+    const auto header = read_image_header(bytes, encoding);
+    if (header.width > max_dimension || header.height > max_dimension || header.width * header.height > max_pixels) {
+        throw FrameError(std::string(name_of(encoding)) + " image declares " + std::to_string(header.width) + "x" +
+                         std::to_string(header.height) + " pixels, over the limit of " + std::to_string(max_dimension) +
                          " per side and " + std::to_string(max_pixels) + " in all");
     }
+    return header;
 }
 
 std::string_view sniff(std::span<const std::uint8_t> bytes)
@@ -187,7 +105,7 @@ std::string_view name_of(ImageEncoding encoding)
     return "?";
 }
 
-Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding)
+Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, runtime::MemoryBudget* budget)
 {
     if (bytes.empty()) {
         throw FrameError("empty image");
@@ -201,10 +119,19 @@ Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding)
                          std::string(name_of(encoding)));
     }
     check_complete(bytes, encoding);
-    check_declared_size(bytes, encoding);
+    const auto header = checked_header(bytes, encoding);
+    Frame frame;
+    if (budget != nullptr) {
+        auto reservation = budget->reserve_within(static_cast<std::size_t>(header.decode_bytes), budget_patience);
+        if (!reservation) {
+            throw FrameBudgetExceeded("no memory left to decode a " + std::to_string(header.width) + "x" +
+                                      std::to_string(header.height) + " " + std::string(name_of(encoding)) +
+                                      " image: too many frame bytes in flight, retry later");
+        }
+        frame.reservation = std::move(*reservation);
+    }
     // imdecode reads through a Mat header over our bytes: no copy of the compressed data.
     const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data()));
-    Frame frame;
     try {
         frame.image = frames::imdecode(encoded, cv::IMREAD_COLOR);
     } catch (const cv::Exception& e) {

@@ -5,6 +5,7 @@
 #include "frame.h"
 #include "pixel_format.h"
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -15,9 +16,16 @@ enum class ImageEncoding { jpeg, png, bmp };
 
 std::string_view name_of(ImageEncoding encoding);
 
+// How long decode_image waits for room in the memory budget before giving up.
+inline constexpr std::chrono::milliseconds budget_patience{1000};
+
 // Checks that the bytes are a complete image of the stated encoding (a truncated JPEG or PNG is refused,
-// not half-decoded), then decodes to BGR24.
-Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding);
+// not half-decoded) and that the size the decoder reads from its header is within the limits
+// (image_limits.h), reserves the decoded size from `budget` (null: no budget, for tests and tools), then
+// decodes to BGR24. The Frame holds the reservation. Throws FrameError for a bad image,
+// FrameBudgetExceeded when the budget has no room within budget_patience, CodecUnavailable
+// (image_codecs.h) when OpenCV's codecs cannot be loaded.
+Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, runtime::MemoryBudget* budget);
 
 struct RawLayout {
     RawPixelFormat format = RawPixelFormat::bgr24;

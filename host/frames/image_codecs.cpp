@@ -1,11 +1,14 @@
 #include "image_codecs.h"
 
+#include "image_limits.h"
+
 #include <boost/dll/shared_library.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <cstdlib>
+#include <string>
 #include <system_error>
 #include <type_traits>
-#include <string>
 
 namespace ava::frames {
 namespace {
@@ -38,6 +41,19 @@ private:
     boost::dll::shared_library library_;
     ImdecodeFn imdecode_ = nullptr;
 };
+
+// OpenCV's own size check, a second layer behind frame_decoder's: imgcodecs reads these variables once,
+// when the library is loaded, and refuses (cv::Exception) an image over them before allocating its pixels.
+// Set during static initialisation: before any thread exists (setenv races with getenv) and before a
+// plugin linked against imgcodecs could load it. A value the operator set is kept (overwrite = 0).
+const struct CodecLimits {
+    CodecLimits() noexcept
+    {
+        ::setenv("OPENCV_IO_MAX_IMAGE_WIDTH", std::to_string(max_dimension).c_str(), 0);
+        ::setenv("OPENCV_IO_MAX_IMAGE_HEIGHT", std::to_string(max_dimension).c_str(), 0);
+        ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(max_pixels).c_str(), 0);
+    }
+} codec_limits;
 
 // Immutable once built; C++ guarantees one thread builds it and a throwing constructor is retried next time.
 const CodecLibrary& codecs()

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -51,9 +52,9 @@ TEST(WrapRaw, RejectsInconsistentLayouts)
 
 TEST(DecodeImage, RefusesEmptyAndUnknown)
 {
-    EXPECT_THROW(decode_image({}, ImageEncoding::jpeg), FrameError);
+    EXPECT_THROW(decode_image({}, ImageEncoding::jpeg, nullptr), FrameError);
     const std::vector<std::uint8_t> junk(64, 0x42);
-    EXPECT_THROW(decode_image(bytes_of(junk), ImageEncoding::png), FrameError);
+    EXPECT_THROW(decode_image(bytes_of(junk), ImageEncoding::png, nullptr), FrameError);
 }
 
 std::vector<std::uint8_t> encoded(const std::string& extension)
@@ -88,12 +89,24 @@ std::size_t jpeg_sof(const std::vector<std::uint8_t>& b)
     return 0;
 }
 
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size)
+{
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (std::size_t i = 0; i < size; ++i) {
+        crc ^= data[i];
+        for (int bit = 0; bit < 8; ++bit) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
 TEST(DecodeImage, RealImagesDecodeAtTheirSize)
 {
     for (const auto& [extension, encoding] : {std::pair{".jpg", ImageEncoding::jpeg}, std::pair{".png", ImageEncoding::png},
                                               std::pair{".bmp", ImageEncoding::bmp}}) {
         const auto bytes = encoded(extension);
-        const auto frame = decode_image(bytes_of(bytes), encoding);
+        const auto frame = decode_image(bytes_of(bytes), encoding, nullptr);
         EXPECT_EQ(frame.image.size(), cv::Size(32, 16)) << extension;
     }
 }
@@ -103,6 +116,7 @@ TEST(DecodeImage, RefusesImagesDeclaringTooManyPixels)
 {
     auto png = encoded(".png");
     put_be(png, 16, 40000, 4); // IHDR width
+    put_be(png, 29, crc32(png.data() + 12, 17), 4); // libpng checks IHDR's CRC
     auto jpeg = encoded(".jpg");
     const auto sof = jpeg_sof(jpeg);
     put_be(jpeg, sof + 5, 12000, 2); // height
@@ -115,7 +129,7 @@ TEST(DecodeImage, RefusesImagesDeclaringTooManyPixels)
     for (const auto& [bytes, encoding] : {std::pair{png, ImageEncoding::png}, std::pair{jpeg, ImageEncoding::jpeg},
                                           std::pair{hidden, ImageEncoding::jpeg}, std::pair{bmp, ImageEncoding::bmp}}) {
         try {
-            decode_image(bytes_of(bytes), encoding);
+            decode_image(bytes_of(bytes), encoding, nullptr);
             ADD_FAILURE() << name_of(encoding) << " was decoded";
         } catch (const FrameError& e) {
             EXPECT_NE(std::string(e.what()).find("over the limit"), std::string::npos) << e.what();
@@ -130,11 +144,124 @@ TEST(DecodeImage, RefusesJpegWithoutAReadableFrameHeader)
     const auto sof = jpeg_sof(jpeg);
     jpeg[sof + 1] = 0xFE; // the frame header becomes a comment: no size before the scan
     try {
-        decode_image(bytes_of(jpeg), ImageEncoding::jpeg);
+        decode_image(bytes_of(jpeg), ImageEncoding::jpeg, nullptr);
         ADD_FAILURE() << "decoded";
     } catch (const FrameError& e) {
-        EXPECT_NE(std::string(e.what()).find("no readable image size"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("corrupt JPEG"), std::string::npos) << e.what();
     }
+}
+
+// The bomb of issue 10 item 3: `FF 00 00 06` after SOI is junk libjpeg skips, but a naive header scan reads
+// it as a segment 6 bytes long and lands inside the COM segment that follows, on a fake 16x16 SOF. libjpeg
+// skips the COM and uses the real SOF0 after it, which declares 30000x30000.
+std::vector<std::uint8_t> jpeg_bomb()
+{
+    auto real = encoded(".jpg");
+    const auto sof = jpeg_sof(real);
+    put_be(real, sof + 5, 30000, 2);
+    put_be(real, sof + 7, 30000, 2);
+    const std::vector<std::uint8_t> fake_sof{0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x10, 0x00, 0x10, 0x03,
+                                             0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01};
+    std::vector<std::uint8_t> bomb{0xFF, 0xD8, 0xFF, 0x00, 0x00, 0x06, 0xFF, 0xFE, 0x00,
+                                   static_cast<std::uint8_t>(2 + fake_sof.size())};
+    bomb.insert(bomb.end(), fake_sof.begin(), fake_sof.end());
+    bomb.insert(bomb.end(), real.begin() + 2, real.end());
+    return bomb;
+}
+
+// A valid PNG whose IHDR (with a correct CRC) declares 100000x100000.
+std::vector<std::uint8_t> png_bomb()
+{
+    auto png = encoded(".png");
+    put_be(png, 16, 100000, 4);
+    put_be(png, 20, 100000, 4);
+    put_be(png, 29, crc32(png.data() + 12, 17), 4); // over "IHDR" and its 13 data bytes
+    return png;
+}
+
+std::vector<std::uint8_t> bmp_bomb()
+{
+    auto bmp = encoded(".bmp");
+    put_le32(bmp, 18, 30000);
+    put_le32(bmp, 22, static_cast<std::uint32_t>(-30000));
+    return bmp;
+}
+
+void expect_refused(const std::vector<std::uint8_t>& bytes, ImageEncoding encoding, const std::string& message)
+{
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        decode_image(bytes_of(bytes), encoding, nullptr);
+        ADD_FAILURE() << name_of(encoding) << " was decoded";
+    } catch (const FrameError& e) {
+        EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200)) << name_of(encoding);
+}
+
+TEST(DecodeImage, RefusesBombsAtTheSizeTheDecoderReads)
+{
+    expect_refused(jpeg_bomb(), ImageEncoding::jpeg, "30000x30000 pixels, over the limit");
+    expect_refused(png_bomb(), ImageEncoding::png, "100000x100000 pixels, over the limit");
+    expect_refused(bmp_bomb(), ImageEncoding::bmp, "30000x30000 pixels, over the limit");
+}
+
+TEST(DecodeImage, RefusesHeadersTheDecoderWouldNotRead)
+{
+    auto png = encoded(".png");
+    png[12] = 'i'; // the first chunk is no longer IHDR, whatever it holds
+    expect_refused(png, ImageEncoding::png, "corrupt PNG");
+    auto bad_crc = png_bomb();
+    bad_crc[30] ^= 0xFF;
+    expect_refused(bad_crc, ImageEncoding::png, "corrupt PNG");
+    auto bmp = encoded(".bmp");
+    put_le32(bmp, 14, 20); // no BMP info header is 20 bytes long: OpenCV reads no size from it
+    expect_refused(bmp, ImageEncoding::bmp, "unsupported info header size 20");
+    auto negative = encoded(".bmp");
+    put_le32(negative, 18, static_cast<std::uint32_t>(-32));
+    expect_refused(negative, ImageEncoding::bmp, "corrupt BMP");
+}
+
+// The OS/2 header (12 bytes) has 16-bit sizes at other offsets; OpenCV reads them, so must we.
+TEST(DecodeImage, ReadsBmpCoreHeaderSizes)
+{
+    std::vector<std::uint8_t> bmp(14 + 12 + 4 * 3 + 2, 0); // 4x1 24-bit pixels, rows padded to 4 bytes
+    bmp[0] = 'B';
+    bmp[1] = 'M';
+    put_le32(bmp, 2, static_cast<std::uint32_t>(bmp.size()));
+    put_le32(bmp, 10, 26);
+    put_le32(bmp, 14, 12);
+    bmp[18] = 4;  // width
+    bmp[20] = 1;  // height
+    bmp[22] = 1;  // planes
+    bmp[24] = 24; // bits per pixel
+    EXPECT_EQ(decode_image(bytes_of(bmp), ImageEncoding::bmp, nullptr).image.size(), cv::Size(4, 1));
+    bmp[19] = 0x60; // width 0x6004 = 24580
+    expect_refused(bmp, ImageEncoding::bmp, "24580x1 pixels, over the limit");
+}
+
+TEST(DecodeImage, HoldsItsShareOfTheMemoryBudget)
+{
+    runtime::MemoryBudget budget(1 << 20);
+    const auto png = encoded(".png");
+    {
+        const auto frame = decode_image(bytes_of(png), ImageEncoding::png, &budget);
+        EXPECT_EQ(frame.reservation.bytes(), 32u * 16u * 3u);
+        EXPECT_EQ(budget.in_use(), 32u * 16u * 3u);
+    }
+    EXPECT_EQ(budget.in_use(), 0u);
+}
+
+TEST(DecodeImage, RefusesWhenTheBudgetHasNoRoom)
+{
+    runtime::MemoryBudget budget(1000);
+    const auto others = budget.try_reserve(1000); // frames in flight elsewhere hold it all
+    ASSERT_TRUE(others.has_value());
+    const auto png = encoded(".png");
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_THROW(decode_image(bytes_of(png), ImageEncoding::png, &budget), FrameBudgetExceeded);
+    EXPECT_GE(std::chrono::steady_clock::now() - started, budget_patience - std::chrono::milliseconds(10));
+    EXPECT_EQ(budget.in_use(), 1000u);
 }
 
 TEST(PixelFormat, ParsesNamesCaseInsensitively)
