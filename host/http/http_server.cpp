@@ -22,23 +22,79 @@ constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
 // One connection: read a request, answer it, repeat while keep-alive. All socket work stays on the
 // connection's strand; analysis is posted to the workers and its response posted back.
+// The header is read first: the request's bytes are reserved in the host's memory budget before its body
+// is read (503 when there is no room), and `Expect: 100-continue` is answered only for a request we accept.
 template <typename Stream>
-class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+class HttpSession : public HttpServer::Connection, public std::enable_shared_from_this<HttpSession<Stream>> {
 public:
     template <typename... StreamArgs>
     HttpSession(const RequestHandler& handler, runtime::FrameWorkers& workers, HttpServer::Limits limits,
-                StreamArgs&&... stream_args)
+                std::shared_ptr<HttpServer::Connections> connections, StreamArgs&&... stream_args)
         : stream_(std::forward<StreamArgs>(stream_args)...), request_timer_(stream_.get_executor()),
-          handler_(handler), workers_(workers), limits_(limits)
+          handler_(handler), workers_(workers), limits_(limits), connections_(std::move(connections))
     {
+    }
+    ~HttpSession() override
+    {
+        if (registered_) {
+            connections_->remove(handle_);
+        }
     }
 
     void run()
     {
+        handle_ = connections_->add(this->weak_from_this());
+        registered_ = true;
         net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->start(); });
     }
 
+    bool idle() const noexcept override { return idle_.load(std::memory_order_relaxed); }
+
+    void close_from_outside() override
+    {
+        net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            if (!self->idle()) {
+                return; // a request started meanwhile: let it finish
+            }
+            self->evicted_ = true;
+            self->request_timer_.cancel();
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->stream_).socket().close(ignored);
+        });
+    }
+
 private:
+    // Beast throws from inside a read for some inputs (a chunked trailer field over 64 KiB: std::length_error
+    // from basic_fields). The exception leaves through the I/O loop, which survives it (runtime/host.cpp), and
+    // destroys the read's handler unrun: this guard, riding in that handler, then closes the connection at
+    // once instead of leaving it open, half-read, until the request timer fires.
+    class AbandonGuard {
+    public:
+        explicit AbandonGuard(std::shared_ptr<HttpSession> session) : session_(std::move(session)) {}
+        AbandonGuard(AbandonGuard&&) noexcept = default;
+        AbandonGuard& operator=(AbandonGuard&&) noexcept = default;
+        AbandonGuard(const AbandonGuard&) = delete;
+        AbandonGuard& operator=(const AbandonGuard&) = delete;
+        ~AbandonGuard()
+        {
+            if (session_) {
+                session_->abandon();
+            }
+        }
+        void disarm() noexcept { session_.reset(); }
+
+    private:
+        std::shared_ptr<HttpSession> session_;
+    };
+
+    void abandon() noexcept
+    {
+        reservation_.reset();
+        beast::error_code ignored;
+        request_timer_.cancel();
+        beast::get_lowest_layer(stream_).socket().close(ignored);
+    }
+
     void start()
     {
         if constexpr (is_tls<Stream>) {
@@ -58,13 +114,17 @@ private:
 
     void read()
     {
+        reservation_.reset();
         parser_.emplace();
         parser_->body_limit(limits_.max_body_bytes);
-        parser_->header_limit(64 * 1024);
+        // Beast stores a field in at most 64 KiB and throws beyond it; this limit keeps every field, in the
+        // header or in a chunked body's trailer, well below that.
+        parser_->header_limit(max_header_bytes);
         // Our own timer rather than the stream's expiry: an expired tcp_stream closes the socket, and a
         // request whose body never completes still deserves a 400 saying so.
         beast::get_lowest_layer(stream_).expires_never();
         timed_out_ = false;
+        idle_ = buffer_.size() == 0;
         request_timer_.expires_after(limits_.request_timeout);
         request_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
             if (!ec) {
@@ -73,8 +133,61 @@ private:
                 beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
             }
         });
+        beast::http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = this->shared_from_this(), guard = AbandonGuard(this->shared_from_this())](
+                beast::error_code ec, std::size_t) mutable {
+                guard.disarm();
+                self->on_header(self->timed_out_ && ec ? beast::error::timeout : ec);
+            });
+    }
+
+    void on_header(beast::error_code ec)
+    {
+        idle_ = false;
+        if (ec) {
+            request_timer_.cancel();
+            return on_error(ec);
+        }
+        const auto& header = parser_->get();
+        // Room for the body in the host's budget, before any of it is read: many clients each sending a big
+        // body must not add up to more memory than the host has.
+        const std::size_t body_bytes = parser_->content_length() ? static_cast<std::size_t>(*parser_->content_length())
+                                       : parser_->chunked()      ? limits_.max_body_bytes
+                                                                 : 0;
+        if (body_bytes != 0) {
+            reservation_ = workers_.memory().try_reserve(body_bytes);
+            if (!reservation_) {
+                request_timer_.cancel();
+                return refuse(RequestHandler::error(header, beast::http::status::service_unavailable,
+                                                    "server busy: too many frame bytes in flight, retry later"));
+            }
+        }
+        if (beast::iequals(header[beast::http::field::expect], "100-continue")) {
+            if (auto refused = handler_.check_header(header)) {
+                request_timer_.cancel();
+                return refuse(std::move(*refused)); // the client sends no body: the answer comes instead
+            }
+            auto go_on = std::make_shared<beast::http::response<beast::http::empty_body>>(
+                beast::http::status::continue_, header.version());
+            return beast::http::async_write(stream_, *go_on,
+                                            [self = this->shared_from_this(), go_on](beast::error_code write_ec, std::size_t) {
+                                                if (write_ec) {
+                                                    self->request_timer_.cancel();
+                                                    return self->close();
+                                                }
+                                                self->read_body();
+                                            });
+        }
+        read_body();
+    }
+
+    void read_body()
+    {
         beast::http::async_read(stream_, buffer_, *parser_,
-                                [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                [self = this->shared_from_this(), guard = AbandonGuard(this->shared_from_this())](
+                                    beast::error_code ec, std::size_t) mutable {
+                                    guard.disarm();
                                     self->request_timer_.cancel();
                                     self->on_read(self->timed_out_ && ec ? beast::error::timeout : ec);
                                 });
@@ -82,11 +195,8 @@ private:
 
     void on_read(beast::error_code ec)
     {
-        if (ec == beast::http::error::end_of_stream || ec == net::error::connection_reset || ec == net::error::eof) {
-            return close();
-        }
         if (ec) {
-            return reject_unreadable(ec);
+            return on_error(ec);
         }
         auto request = std::make_shared<Request>(parser_->release());
         if (auto response = handler_.answer_directly(*request)) {
@@ -94,10 +204,8 @@ private:
         }
         auto ticket = workers_.try_admit();
         if (!ticket) {
-            auto response = RequestHandler::error(*request, beast::http::status::service_unavailable,
-                                                  "server busy: too many frames in flight, retry later");
-            response.set(beast::http::field::retry_after, std::to_string(limits_.retry_after_seconds));
-            return write(std::move(response));
+            return write(RequestHandler::error(*request, beast::http::status::service_unavailable,
+                                               "server busy: too many frames in flight, retry later"));
         }
         workers_.post([self = this->shared_from_this(), request, ticket = std::move(*ticket)]() mutable {
             auto response = self->handler_.analyze(*request);
@@ -107,12 +215,30 @@ private:
         });
     }
 
+    void on_error(beast::error_code ec)
+    {
+        if (evicted_ || ec == beast::http::error::end_of_stream || ec == net::error::connection_reset ||
+            ec == net::error::eof) {
+            return close();
+        }
+        reject_unreadable(ec);
+    }
+
+    // Answered before the body was read: the connection cannot be reused (the body may still be coming).
+    void refuse(Response response)
+    {
+        response.keep_alive(false);
+        write(std::move(response));
+    }
+
     // A request we could not read completely still gets a clear answer when the socket allows one.
     void reject_unreadable(beast::error_code ec)
     {
         std::string message;
         if (ec == beast::http::error::body_limit) {
             message = "body exceeds the limit of " + std::to_string(limits_.max_body_bytes) + " bytes";
+        } else if (ec == beast::http::error::header_limit) {
+            message = "header (or chunked trailer) exceeds the limit of " + std::to_string(max_header_bytes) + " bytes";
         } else if (ec == beast::error::timeout && parser_->is_header_done()) {
             message = "body shorter than its Content-Length (timed out waiting for the rest)";
         } else if (ec == beast::error::timeout) {
@@ -125,18 +251,20 @@ private:
         spdlog::debug("HTTP request rejected: {}", message);
         Request blank;
         blank.version(11);
-        blank.keep_alive(false);
-        auto response = RequestHandler::error(blank, beast::http::status::bad_request, message);
-        response.keep_alive(false);
-        write(std::move(response));
+        refuse(RequestHandler::error(blank, beast::http::status::bad_request, message));
     }
 
     void write(Response response)
     {
+        if (response.result() == beast::http::status::service_unavailable &&
+            response.find(beast::http::field::retry_after) == response.end()) {
+            response.set(beast::http::field::retry_after, std::to_string(limits_.retry_after_seconds));
+        }
         auto owned = std::make_shared<Response>(std::move(response));
         beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
         beast::http::async_write(stream_, *owned,
                                  [self = this->shared_from_this(), owned](beast::error_code ec, std::size_t) {
+                                     self->reservation_.reset(); // the request and its answer are done
                                      if (ec || !owned->keep_alive()) {
                                          return self->close();
                                      }
@@ -146,6 +274,8 @@ private:
 
     void close()
     {
+        reservation_.reset();
+        request_timer_.cancel();
         beast::error_code ignored;
         if constexpr (is_tls<Stream>) {
             beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
@@ -169,23 +299,76 @@ private:
                                 });
     }
 
+    static constexpr std::uint32_t max_header_bytes = 32 * 1024;
+
     Stream stream_;
     net::steady_timer request_timer_;
     bool timed_out_ = false;
+    bool evicted_ = false;
+    std::atomic<bool> idle_{true};
     std::array<char, 16384> drain_buffer_{};
     beast::flat_buffer buffer_;
     std::optional<beast::http::request_parser<beast::http::vector_body<std::uint8_t>>> parser_;
+    std::optional<runtime::MemoryBudget::Reservation> reservation_;
     const RequestHandler& handler_;
     runtime::FrameWorkers& workers_;
     HttpServer::Limits limits_;
+    std::shared_ptr<HttpServer::Connections> connections_;
+    HttpServer::Connections::Handle handle_{};
+    bool registered_ = false;
 };
 
+bool is_out_of_descriptors(const beast::error_code& ec)
+{
+    return ec == net::error::no_descriptors || ec == beast::error_code(ENFILE, beast::system_category()) ||
+           ec == net::error::no_buffer_space || ec == net::error::no_memory;
+}
+
 } // namespace
+
+HttpServer::Connections::Handle HttpServer::Connections::add(std::weak_ptr<Connection> connection)
+{
+    const std::scoped_lock lock(mutex_);
+    return open_.insert(open_.end(), std::move(connection));
+}
+
+void HttpServer::Connections::remove(Handle handle)
+{
+    const std::scoped_lock lock(mutex_);
+    open_.erase(handle);
+}
+
+std::size_t HttpServer::Connections::size() const
+{
+    const std::scoped_lock lock(mutex_);
+    return open_.size();
+}
+
+bool HttpServer::Connections::close_oldest_idle()
+{
+    std::shared_ptr<Connection> oldest;
+    {
+        const std::scoped_lock lock(mutex_);
+        for (const auto& weak : open_) {
+            if (auto connection = weak.lock(); connection && connection->idle()) {
+                oldest = std::move(connection);
+                break;
+            }
+        }
+    }
+    if (!oldest) {
+        return false;
+    }
+    oldest->close_from_outside(); // outside the lock: the last reference may be dropped here
+    return true;
+}
 
 HttpServer::HttpServer(net::io_context& io, const runtime::HostOptions& options, const RequestHandler& handler,
                        runtime::FrameWorkers& workers)
     : io_(io), options_(options), handler_(handler), workers_(workers), acceptor_(net::make_strand(io)),
-      limits_{options.max_body_bytes, options.request_timeout, options.retry_after_seconds}
+      limits_{options.max_body_bytes, options.request_timeout, options.retry_after_seconds},
+      max_connections_(options.max_connections), connections_(std::make_shared<Connections>()),
+      accept_retry_(acceptor_.get_executor())
 {
     if (options.http_tls.enabled()) {
         tls_.emplace(net::ssl::context::tls_server);
@@ -201,7 +384,12 @@ std::uint16_t HttpServer::start()
     const tcp::endpoint endpoint(net::ip::make_address(options_.bind_address), options_.http_port);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
+    beast::error_code ec;
+    acceptor_.bind(endpoint, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen for HTTP on " + options_.bind_address + ":" +
+                                 std::to_string(options_.http_port) + ": " + ec.message());
+    }
     acceptor_.listen(net::socket_base::max_listen_connections);
     accept();
     return acceptor_.local_endpoint().port();
@@ -211,6 +399,7 @@ void HttpServer::stop()
 {
     net::post(acceptor_.get_executor(), [this] {
         beast::error_code ignored;
+        accept_retry_.cancel();
         acceptor_.close(ignored);
     });
 }
@@ -221,20 +410,64 @@ void HttpServer::accept()
         if (ec == net::error::operation_aborted) {
             return;
         }
-        if (!ec) {
-            socket.set_option(tcp::no_delay(true), ec);
-            if (tls_) {
-                std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(handler_, workers_, limits_,
-                                                                                    std::move(socket), *tls_)
-                    ->run();
-            } else {
-                std::make_shared<HttpSession<beast::tcp_stream>>(handler_, workers_, limits_, std::move(socket))->run();
-            }
-        } else {
-            spdlog::warn("HTTP accept failed: {}", ec.message());
+        if (ec) {
+            return back_off_accepting(ec);
         }
+        accepted(std::move(socket));
         accept();
     });
+}
+
+// Out of descriptors, accept fails at once for as long as the backlog is non-empty: retrying at once is a
+// busy loop (and a log line per try). Wait a little, free a descriptor if an idle connection holds one,
+// and say so at most once every few seconds.
+void HttpServer::back_off_accepting(const boost::system::error_code& ec)
+{
+    const auto now = std::chrono::steady_clock::now();
+    ++accept_failures_unlogged_;
+    if (now - last_accept_warning_ >= std::chrono::seconds(5)) {
+        spdlog::warn("HTTP accept failed {} time(s) since the last report: {}{}", accept_failures_unlogged_,
+                     ec.message(),
+                     is_out_of_descriptors(ec) ? " (raise the open-file limit or lower http.maxConnections)" : "");
+        last_accept_warning_ = now;
+        accept_failures_unlogged_ = 0;
+    }
+    if (!is_out_of_descriptors(ec)) {
+        return accept(); // e.g. the peer reset before we accepted: nothing to wait for
+    }
+    connections_->close_oldest_idle();
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) {
+            accept();
+        }
+    });
+}
+
+void HttpServer::accepted(tcp::socket socket)
+{
+    if (connections_->size() >= max_connections_ && !connections_->close_oldest_idle()) {
+        // Every connection is busy with a request: the newcomer is the one that waits.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_accept_warning_ >= std::chrono::seconds(5)) {
+            spdlog::warn("HTTP: {} connections open (http.maxConnections), none idle: refusing new connections",
+                         max_connections_);
+            last_accept_warning_ = now;
+        }
+        beast::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (tls_) {
+        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(handler_, workers_, limits_, connections_,
+                                                                            std::move(socket), *tls_)
+            ->run();
+    } else {
+        std::make_shared<HttpSession<beast::tcp_stream>>(handler_, workers_, limits_, connections_, std::move(socket))
+            ->run();
+    }
 }
 
 } // namespace ava::http

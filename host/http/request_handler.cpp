@@ -2,6 +2,7 @@
 
 #include "frames/frame_decoder.h"
 #include "inferences/json_writer.h"
+#include "security/client_text.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -79,7 +80,7 @@ std::uint64_t raw_number(const ContentType& type, const char* name, bool require
     const auto& text = it->second;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || value > UINT32_MAX) {
-        throw frames::FrameError(std::string("image/x-raw parameter '") + name + "' is not a valid number: '" + text + "'");
+        throw frames::FrameError(std::string("image/x-raw parameter '") + name + "' is not a valid number: '" + security::client_text(text) + "'");
     }
     return value;
 }
@@ -87,13 +88,13 @@ std::uint64_t raw_number(const ContentType& type, const char* name, bool require
 frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t> body)
 {
     if (type.media_type == "image/jpeg" || type.media_type == "image/jpg") {
-        return frames::decode_image(body, frames::ImageEncoding::jpeg);
+        return frames::decode_image(body, frames::ImageEncoding::jpeg, nullptr);
     }
     if (type.media_type == "image/png") {
-        return frames::decode_image(body, frames::ImageEncoding::png);
+        return frames::decode_image(body, frames::ImageEncoding::png, nullptr);
     }
     if (type.media_type == "image/bmp" || type.media_type == "image/x-ms-bmp") {
-        return frames::decode_image(body, frames::ImageEncoding::bmp);
+        return frames::decode_image(body, frames::ImageEncoding::bmp, nullptr);
     }
     // image/x-raw
     frames::RawLayout layout;
@@ -248,12 +249,12 @@ Response RequestHandler::error(const Request& request, beast_http::status status
     return json_response(request, status, inferences::error_json(code_of(status), message));
 }
 
-std::optional<Response> RequestHandler::answer_directly(const Request& request) const
+std::optional<Response> RequestHandler::check_header(const Request& request) const
 {
     const auto target = std::string_view(request.target());
     const auto path = target.substr(0, target.find('?'));
     if (request.method() == beast_http::verb::get && path == "/healthz") {
-        return json_response(request, beast_http::status::ok, R"({"status":"ok"})");
+        return std::nullopt;
     }
     if (!security::authorize(credentials_, std::string_view(request[beast_http::field::authorization]))) {
         auto response = error(request, beast_http::status::unauthorized, "missing or wrong credentials");
@@ -261,28 +262,48 @@ std::optional<Response> RequestHandler::answer_directly(const Request& request) 
         return response;
     }
     if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
-        return listing(request);
+        return std::nullopt;
     }
     if (path == admin_reload_path) {
         if (request.method() != beast_http::verb::post) {
             auto response = error(request, beast_http::status::method_not_allowed,
-                                  "method " + std::string(request.method_string()) + " is not allowed: POST to reload");
+                                  "method " + security::client_text(request.method_string()) +
+                                      " is not allowed: POST to reload");
             response.set(beast_http::field::allow, "POST");
             return response;
         }
-        return std::nullopt; // on a frame worker, see analyze()
+        return std::nullopt;
     }
     if (request.method() != beast_http::verb::post) {
         auto response = error(request, beast_http::status::method_not_allowed,
-                              "method " + std::string(request.method_string()) + " is not allowed: POST an image");
+                              "method " + security::client_text(request.method_string()) + " is not allowed: POST an image");
         response.set(beast_http::field::allow, "POST");
         return response;
     }
     const auto type = parse_content_type(request[beast_http::field::content_type]);
     if (!is_supported_media_type(type.media_type)) {
         return error(request, beast_http::status::bad_request,
-                     "unsupported Content-Type '" + std::string(request[beast_http::field::content_type]) +
+                     "unsupported Content-Type '" + security::client_text(request[beast_http::field::content_type]) +
                          "': expected image/jpeg, image/png, image/bmp or image/x-raw");
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> RequestHandler::answer_directly(const Request& request) const
+{
+    if (auto refused = check_header(request)) {
+        return refused;
+    }
+    const auto target = std::string_view(request.target());
+    const auto path = target.substr(0, target.find('?'));
+    if (request.method() == beast_http::verb::get && path == "/healthz") {
+        return json_response(request, beast_http::status::ok, R"({"status":"ok"})");
+    }
+    if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
+        return listing(request);
+    }
+    if (path == admin_reload_path) {
+        return std::nullopt; // on a frame worker, see analyze()
     }
     if (request.body().empty()) {
         return error(request, beast_http::status::bad_request, "empty body: POST the image bytes");
@@ -329,10 +350,10 @@ Response RequestHandler::analyze(const Request& request) const
         if (e.is_callers_fault()) {
             return error(request, beast_http::status::bad_request, e.what());
         }
-        spdlog::error("POST {}: analyzer failed: {}", path, e.what());
+        spdlog::error("POST {}: analyzer failed: {}", security::client_text(path), e.what());
         return error(request, beast_http::status::internal_server_error, e.what());
     } catch (const std::exception& e) {
-        spdlog::error("POST {}: {}", path, e.what());
+        spdlog::error("POST {}: {}", security::client_text(path), e.what());
         return error(request, beast_http::status::internal_server_error, e.what());
     }
 }

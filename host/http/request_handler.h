@@ -28,7 +28,12 @@ class RequestHandler {
 public:
     RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials);
 
-    // Cheap checks on the I/O thread; a response here means the request needs no analysis.
+    // The checks that need only the request's header (credentials, method, path, Content-Type), on the I/O
+    // thread before the body is read: a response here refuses the request (answers `Expect: 100-continue`).
+    std::optional<Response> check_header(const Request& header) const;
+
+    // Cheap checks on the I/O thread once the whole request is in; a response here means the request needs
+    // no analysis.
     std::optional<Response> answer_directly(const Request& request) const;
 
     // Decode + route + analyse: runs on a frame worker. So does POST /admin/reload: loading plugins must not

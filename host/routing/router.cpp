@@ -1,5 +1,7 @@
 #include "router.h"
 
+#include "security/client_text.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -15,12 +17,21 @@ namespace {
 constexpr std::size_t max_json_bytes = 64 * 1024;
 constexpr int max_json_depth = 32;
 
-void check_shape(std::string_view json, std::string_view what)
+using security::client_text;
+
+// Checked before anything else looks at the text, so an oversized one is refused as such (not, say, as an
+// unknown analyzer name echoing all of it).
+void check_length(std::string_view json, std::string_view what)
 {
     if (json.size() > max_json_bytes) {
         throw RouteError(RouteError::Kind::bad_request, std::string(what) + " is " + std::to_string(json.size()) +
                                                             " bytes, over the limit of " + std::to_string(max_json_bytes));
     }
+}
+
+void check_shape(std::string_view json, std::string_view what)
+{
+    check_length(json, what);
     int depth = 0;
     bool in_string = false;
     bool escaped = false;
@@ -209,7 +220,7 @@ std::shared_ptr<loading::Analyzer> Router::analyzer_named(std::string_view name,
         for (const auto& n : registry_.names()) {
             known += (known.empty() ? "" : ", ") + n;
         }
-        throw RouteError(RouteError::Kind::not_found, std::string(how) + " names analyzer '" + std::string(name) +
+        throw RouteError(RouteError::Kind::not_found, std::string(how) + " names analyzer '" + client_text(name) +
                                                           "', which is not loaded (loaded: " +
                                                           (known.empty() ? "none" : known) + ")");
     }
@@ -229,42 +240,43 @@ RouteTarget Router::resolve_http(std::string_view path, std::string_view query, 
     if (!pipeline.empty()) {
         for (const auto& route : table->routes) {
             if (route.pipeline == pipeline) {
-                return target_for(route, parameters, "pipeline " + std::string(pipeline));
+                return target_for(route, parameters, "pipeline " + client_text(pipeline));
             }
         }
     }
     for (const auto& route : table->routes) {
         if (route.http_path == path) {
-            return target_for(route, parameters, "path " + std::string(path));
+            return target_for(route, parameters, "path " + client_text(path));
         }
     }
     if (path == table->default_path) {
-        return target_for(route_to(table->default_analyzer), parameters, "path " + std::string(path));
+        return target_for(route_to(table->default_analyzer), parameters, "path " + client_text(path));
     }
     if (path.size() > 1 && path.front() == '/' && registry_.find(path.substr(1)) != nullptr) {
-        return target_for(route_to(std::string(path.substr(1))), parameters, "path " + std::string(path));
+        return target_for(route_to(std::string(path.substr(1))), parameters, "path " + client_text(path));
     }
     std::string paths;
     for (const auto& p : http_paths()) {
         paths += (paths.empty() ? "" : ", ") + p;
     }
     throw RouteError(RouteError::Kind::not_found,
-                     "no analyzer serves path '" + std::string(path) + "' (routes: " + paths + ")");
+                     "no analyzer serves path '" + client_text(path) + "' (routes: " + paths + ")");
 }
 
 RouteTarget Router::resolve_grpc(std::string_view extension_configuration, std::string_view pipeline) const
 {
+    check_length(extension_configuration, "extension_configuration");
     const auto table = this->table();
     if (!pipeline.empty()) {
         for (const auto& route : table->routes) {
             if (route.pipeline == pipeline) {
-                return target_for(route, "{}", "pipeline " + std::string(pipeline));
+                return target_for(route, "{}", "pipeline " + client_text(pipeline));
             }
         }
     }
     for (const auto& route : table->routes) {
         if (route.extension_configuration == extension_configuration) {
-            return target_for(route, "{}", "extension configuration '" + std::string(extension_configuration) + "'");
+            return target_for(route, "{}", "extension configuration '" + client_text(extension_configuration) + "'");
         }
     }
     const auto first = extension_configuration.find_first_not_of(" \t\r\n");
@@ -274,7 +286,7 @@ RouteTarget Router::resolve_grpc(std::string_view extension_configuration, std::
     if (extension_configuration[first] != '{') {
         const auto last = extension_configuration.find_last_not_of(" \t\r\n");
         const auto name = extension_configuration.substr(first, last - first + 1);
-        return target_for(route_to(std::string(name)), "{}", "extension configuration '" + std::string(name) + "'");
+        return target_for(route_to(std::string(name)), "{}", "extension configuration '" + client_text(name) + "'");
     }
     const auto doc = parse_object(extension_configuration, "extension_configuration");
     const auto analyzer = doc.FindMember("analyzer");
@@ -293,11 +305,11 @@ RouteTarget Router::resolve_grpc(std::string_view extension_configuration, std::
         const std::string_view key = member.name.GetString();
         if (key != "analyzer" && key != "parameters") {
             throw RouteError(RouteError::Kind::bad_request, "extension_configuration has unknown member \"" +
-                                                                std::string(key) + "\" (known: analyzer, parameters)");
+                                                                client_text(key) + "\" (known: analyzer, parameters)");
         }
     }
     return target_for(route_to(analyzer->value.GetString()), parameters,
-                      std::string("extension configuration analyzer '") + analyzer->value.GetString() + "'");
+                      "extension configuration analyzer '" + client_text(analyzer->value.GetString()) + "'");
 }
 
 std::vector<std::string> Router::http_paths() const

@@ -1,6 +1,7 @@
 #include "command_line.h"
 
 #include "config_file.h"
+#include "memory_budget.h"
 
 #include <ava_plugin.h>
 
@@ -47,6 +48,8 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("workers", po::value<unsigned>(), "frame worker threads (default: one per core)")
         ("max-body-bytes", po::value<std::size_t>(), "largest HTTP body accepted (default 33554432)")
         ("max-concurrent-frames", po::value<std::size_t>(), "frames queued or in analysis before HTTP answers 503 (default 64)")
+        ("max-frame-bytes-in-flight", po::value<std::size_t>(), "received and decoded frame bytes in flight, both front-ends (default: 1/8 of memory, 256 MiB-2 GiB)")
+        ("max-connections", po::value<std::size_t>(), "open HTTP connections before the oldest idle one is closed (default 1024)")
         ("request-timeout-ms", po::value<unsigned>(), "time allowed to receive a whole HTTP request (default 30000)")
         ("tls-cert", po::value<std::string>(), "PEM certificate chain: serve both front-ends over TLS")
         ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
@@ -106,6 +109,8 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     if (vm.count("workers") != 0U) o.worker_threads = vm["workers"].as<unsigned>();
     if (vm.count("max-body-bytes") != 0U) o.max_body_bytes = vm["max-body-bytes"].as<std::size_t>();
     if (vm.count("max-concurrent-frames") != 0U) o.max_concurrent_frames = vm["max-concurrent-frames"].as<std::size_t>();
+    if (vm.count("max-frame-bytes-in-flight") != 0U) o.max_frame_bytes_in_flight = vm["max-frame-bytes-in-flight"].as<std::size_t>();
+    if (vm.count("max-connections") != 0U) o.max_connections = vm["max-connections"].as<std::size_t>();
     if (vm.count("request-timeout-ms") != 0U) o.request_timeout = std::chrono::milliseconds(vm["request-timeout-ms"].as<unsigned>());
     if (vm.count("tls-cert") != 0U) o.http_tls.certificate_chain = o.grpc_tls.certificate_chain = vm["tls-cert"].as<std::string>();
     if (vm.count("tls-key") != 0U) o.http_tls.private_key = o.grpc_tls.private_key = vm["tls-key"].as<std::string>();
@@ -114,6 +119,9 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     if (vm.count("bearer-token") != 0U) o.credentials.bearer_token = vm["bearer-token"].as<std::string>();
     if (vm.count("ready-file") != 0U) o.ready_file = vm["ready-file"].as<std::string>();
 
+    if (o.max_frame_bytes_in_flight == 0) {
+        o.max_frame_bytes_in_flight = default_frame_bytes_in_flight();
+    }
     if (o.worker_threads == 0) {
         o.worker_threads = std::max(1u, std::thread::hardware_concurrency());
     }

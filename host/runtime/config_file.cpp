@@ -193,10 +193,11 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
         }
     });
     if_present(root, "http", [&](const Node& http) {
-        http.expect_object({"enabled", "port", "maxBodyBytes", "requestTimeoutMs", "tls"});
+        http.expect_object({"enabled", "port", "maxBodyBytes", "maxConnections", "requestTimeoutMs", "tls"});
         if_present(http, "enabled", [&](const Node& n) { o.http_enabled = n.boolean(); });
         if_present(http, "port", [&](const Node& n) { o.http_port = port_of(n); });
         if_present(http, "maxBodyBytes", [&](const Node& n) { o.max_body_bytes = n.integer(1, 1ull << 32); });
+        if_present(http, "maxConnections", [&](const Node& n) { o.max_connections = n.integer(1, 1u << 20); });
         if_present(http, "requestTimeoutMs", [&](const Node& n) { o.request_timeout = std::chrono::milliseconds(n.integer(1, 3600000)); });
         if_present(http, "tls", [&](const Node& n) { read_tls(n, o.http_tls); });
     });
@@ -208,8 +209,9 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
         if_present(grpc, "tls", [&](const Node& n) { read_tls(n, o.grpc_tls); });
     });
     if_present(root, "limits", [&](const Node& limits) {
-        limits.expect_object({"maxConcurrentFrames", "workers", "retryAfterSeconds"});
+        limits.expect_object({"maxConcurrentFrames", "maxFrameBytesInFlight", "workers", "retryAfterSeconds"});
         if_present(limits, "maxConcurrentFrames", [&](const Node& n) { o.max_concurrent_frames = n.integer(1, 1u << 20); });
+        if_present(limits, "maxFrameBytesInFlight", [&](const Node& n) { o.max_frame_bytes_in_flight = n.integer(1u << 20, 1ull << 40); });
         if_present(limits, "workers", [&](const Node& n) { o.worker_threads = static_cast<unsigned>(n.integer(0, 1024)); });
         if_present(limits, "retryAfterSeconds", [&](const Node& n) { o.retry_after_seconds = static_cast<unsigned>(n.integer(1, 3600)); });
     });

@@ -2,6 +2,9 @@
 // FrameWorkers: the fixed pool of threads that decode and analyse frames for both front-ends, with an
 // admission limit. Front-ends ask for a Ticket before queueing work; no ticket means "overloaded" (HTTP
 // answers 503 + Retry-After, gRPC stops reading until a ticket frees), so queues never grow unbounded.
+// Alongside the frame count, memory() caps the frame bytes in flight (received and decoded) across both.
+
+#include "memory_budget.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -33,7 +36,10 @@ public:
         FrameWorkers* owner_;
     };
 
-    FrameWorkers(std::size_t threads, std::size_t max_in_flight) : pool_(threads), max_in_flight_(max_in_flight) {}
+    FrameWorkers(std::size_t threads, std::size_t max_in_flight, std::size_t max_bytes_in_flight)
+        : pool_(threads), max_in_flight_(max_in_flight), memory_(max_bytes_in_flight)
+    {
+    }
     FrameWorkers(const FrameWorkers&) = delete;
     FrameWorkers& operator=(const FrameWorkers&) = delete;
     ~FrameWorkers() { pool_.join(); }
@@ -55,12 +61,14 @@ public:
 
     std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
     std::size_t max_in_flight() const noexcept { return max_in_flight_; }
+    MemoryBudget& memory() noexcept { return memory_; }
     void join() { pool_.join(); }
 
 private:
     boost::asio::thread_pool pool_;
     std::size_t max_in_flight_;
     std::atomic<std::size_t> in_flight_{0};
+    MemoryBudget memory_;
 };
 
 } // namespace ava::runtime

@@ -6,15 +6,49 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <csignal>
 #include <fstream>
 
 namespace ava::runtime {
+namespace {
+
+// systemd and most shells start services with a soft limit of 1024 open files, far below what a host
+// holding a connection per camera needs; the hard limit is ours to take.
+void raise_open_file_limit()
+{
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        const auto before = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+            spdlog::debug("open-file limit raised from {} to {}", before, limit.rlim_cur);
+        }
+    }
+}
+
+// An exception thrown by a handler leaves io_context::run(); Asio allows calling run() again. Unwinding
+// destroys that handler and with it the connection it served, so one bad request ends one connection,
+// never the process.
+void run_containing_exceptions(boost::asio::io_context& io)
+{
+    for (;;) {
+        try {
+            io.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("I/O handler failed, its connection was dropped: {}", e.what());
+        }
+    }
+}
+
+} // namespace
 
 Host::Host(HostOptions options)
     : options_(std::move(options)), plugins_(registry_, options_.plugins_dir, options_.analyzer_configs),
-      router_(registry_, options_.routes), workers_(options_.worker_threads, options_.max_concurrent_frames),
+      router_(registry_, options_.routes), workers_(options_.worker_threads, options_.max_concurrent_frames, options_.max_frame_bytes_in_flight),
       signals_(io_, SIGINT, SIGTERM), drain_timer_(io_)
 {
 }
@@ -45,6 +79,7 @@ void Host::serve()
 {
     std::uint16_t http_port = 0;
     std::uint16_t grpc_port = 0;
+    raise_open_file_limit();
     reloader_ = std::make_unique<Reloader>(options_, registry_, plugins_, router_);
     reloader_->start();
     if (options_.http_enabled) {
@@ -70,9 +105,9 @@ void Host::serve()
     });
     std::vector<std::jthread> io_threads;
     for (unsigned i = 1; i < options_.io_threads; ++i) {
-        io_threads.emplace_back([this] { io_.run(); });
+        io_threads.emplace_back([this] { run_containing_exceptions(io_); });
     }
-    io_.run();
+    run_containing_exceptions(io_);
 }
 
 void Host::shutdown()

@@ -36,6 +36,8 @@ struct HostOptions {
     unsigned worker_threads = 0; // frame decode + analysis; 0 = one per core
     std::size_t max_body_bytes = 32u << 20;      // HTTP request body limit
     std::size_t max_concurrent_frames = 64;      // frames queued or in analysis, both front-ends
+    std::size_t max_frame_bytes_in_flight = 0;   // received + decoded frame bytes, both front-ends; 0 = sized for the machine
+    std::size_t max_connections = 1024;          // open HTTP connections; beyond it the oldest idle one is closed
     std::size_t grpc_max_message_bytes = 64u << 20; // must fit the largest embedded frame (1080p RGB24 ~ 6 MB)
     std::chrono::milliseconds request_timeout{30000}; // whole HTTP request must arrive within this
     unsigned retry_after_seconds = 1; // Retry-After on 503

@@ -47,6 +47,8 @@ std::vector<std::string> restart_only_changes(const HostOptions& a, const HostOp
     check(a.grpc_max_message_bytes != b.grpc_max_message_bytes, "grpc.maxMessageBytes");
     check(!same_tls(a.grpc_tls, b.grpc_tls), "grpc.tls");
     check(a.max_concurrent_frames != b.max_concurrent_frames, "limits.maxConcurrentFrames");
+    check(a.max_frame_bytes_in_flight != b.max_frame_bytes_in_flight, "limits.maxFrameBytesInFlight");
+    check(a.max_connections != b.max_connections, "http.maxConnections");
     check(a.worker_threads != b.worker_threads, "limits.workers");
     check(a.retry_after_seconds != b.retry_after_seconds, "limits.retryAfterSeconds");
     check(a.credentials.username != b.credentials.username || a.credentials.password != b.credentials.password ||
@@ -149,6 +151,9 @@ ReloadReport Reloader::reload_now(std::string_view trigger)
 
 void Reloader::config_folder_changed()
 {
+    if (!running_.config_file) {
+        return; // started without --config: nothing to re-read (start() asks after every plugin rescan)
+    }
     if (read_text(*running_.config_file) != considered_config_text_) {
         apply_config("file change");
     }
