@@ -85,16 +85,16 @@ std::uint64_t raw_number(const ContentType& type, const char* name, bool require
     return value;
 }
 
-frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t> body)
+frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t> body, runtime::MemoryBudget* memory)
 {
     if (type.media_type == "image/jpeg" || type.media_type == "image/jpg") {
-        return frames::decode_image(body, frames::ImageEncoding::jpeg, nullptr);
+        return frames::decode_image(body, frames::ImageEncoding::jpeg, memory);
     }
     if (type.media_type == "image/png") {
-        return frames::decode_image(body, frames::ImageEncoding::png, nullptr);
+        return frames::decode_image(body, frames::ImageEncoding::png, memory);
     }
     if (type.media_type == "image/bmp" || type.media_type == "image/x-ms-bmp") {
-        return frames::decode_image(body, frames::ImageEncoding::bmp, nullptr);
+        return frames::decode_image(body, frames::ImageEncoding::bmp, memory);
     }
     // image/x-raw
     frames::RawLayout layout;
@@ -239,8 +239,9 @@ void write_route_table(JsonWriter& w, const routing::RouteTable& table)
 
 } // namespace
 
-RequestHandler::RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials)
-    : router_(router), admin_(admin), credentials_(std::move(credentials))
+RequestHandler::RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
+                               runtime::MemoryBudget& memory)
+    : router_(router), admin_(admin), credentials_(std::move(credentials)), memory_(memory)
 {
 }
 
@@ -327,7 +328,7 @@ Response RequestHandler::analyze(const Request& request) const
             pipeline = routing::query_value(query, "pipeline").value_or("");
         }
         const auto route = router_.resolve_http(path, query, pipeline);
-        const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body());
+        const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body(), &memory_);
         loading::StreamInfo info;
         info.pipeline_name = pipeline;
         info.route = route.route;
@@ -346,6 +347,8 @@ Response RequestHandler::analyze(const Request& request) const
                      e.what());
     } catch (const frames::FrameError& e) {
         return error(request, beast_http::status::bad_request, e.what());
+    } catch (const frames::FrameBudgetExceeded& e) {
+        return error(request, beast_http::status::service_unavailable, e.what()); // Retry-After: the server adds it
     } catch (const loading::AnalyzerError& e) {
         if (e.is_callers_fault()) {
             return error(request, beast_http::status::bad_request, e.what());

@@ -11,6 +11,7 @@
 
 #include "routing/router.h"
 #include "runtime/admin.h"
+#include "runtime/memory_budget.h"
 #include "security/credentials.h"
 
 #include <boost/beast/http.hpp>
@@ -26,7 +27,9 @@ using Response = beast_http::response<beast_http::string_body>;
 
 class RequestHandler {
 public:
-    RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials);
+    // Decoded pixels are reserved in `memory`, the host's frame-bytes budget.
+    RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
+                   runtime::MemoryBudget& memory);
 
     // The checks that need only the request's header (credentials, method, path, Content-Type), on the I/O
     // thread before the body is read: a response here refuses the request (answers `Expect: 100-continue`).
@@ -50,6 +53,7 @@ private:
     const routing::Router& router_;
     runtime::Admin& admin_;
     security::Credentials credentials_;
+    runtime::MemoryBudget& memory_;
 };
 
 } // namespace ava::http
