@@ -435,6 +435,29 @@ TEST_F(GrpcFrontend, UnknownAnalyzerIsNotFound)
     expect_status({descriptor_message(spec)}, grpc::StatusCode::NOT_FOUND, "no_such_analyzer");
 }
 
+// A 70 KB bare name is over the 64 KiB limit (not NOT_FOUND echoing all of it), and no status quotes more
+// than a short prefix of what the client sent.
+TEST_F(GrpcFrontend, OversizedExtensionConfigurationIsInvalidArgumentQuotedShort)
+{
+    ConcurrentGoodStream good(host_->grpc_port());
+    DescriptorSpec spec;
+    spec.extension_configuration = std::string(70000, 'x');
+    StreamClient client(channel());
+    client.send(descriptor_message(spec));
+    const auto status = client.drain_and_finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message().substr(0, 300);
+    EXPECT_NE(status.error_message().find("over the limit of 65536"), std::string::npos)
+        << status.error_message().substr(0, 300);
+    EXPECT_LT(status.error_message().size(), 1000u);
+    spec.extension_configuration = std::string(5000, 'y');
+    StreamClient second(channel());
+    second.send(descriptor_message(spec));
+    const auto not_found = second.drain_and_finish();
+    EXPECT_EQ(not_found.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_LT(not_found.error_message().size(), 1000u) << not_found.error_message().substr(0, 300);
+    EXPECT_NE(not_found.error_message().find("(5000 bytes)"), std::string::npos) << not_found.error_message().substr(0, 300);
+}
+
 TEST_F(GrpcFrontend, AnalyzerRefusingTheStreamIsInvalidArgument)
 {
     ConcurrentGoodStream good(host_->grpc_port());
