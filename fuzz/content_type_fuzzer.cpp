@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     namespace http = boost::beast::http;
     auto& env = ava::fuzz::environment();
-    static const ava::http::RequestHandler handler(*env.router, *env.admin, {});
+    static const ava::http::RequestHandler handler(*env.router, *env.admin, {}, env.memory);
 
     const auto* end = data + size;
     const auto* newline = std::find(data, end, static_cast<std::uint8_t>('\n'));
@@ -29,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         request.body().assign(newline + 1, end);
     }
     request.prepare_payload();
+    if (const auto refused = handler.check_header(request)) {
+        AVA_FUZZ_CHECK(ava::fuzz::parses_as_json(refused->body(), false), "response body is not JSON: " + refused->body());
+        return 0;
+    }
     const auto direct = handler.answer_directly(request);
     const auto response = direct ? *direct : handler.analyze(request);
     if (response[http::field::content_type] == "application/json") {

@@ -1,6 +1,6 @@
 // Fuzz target: raw bytes of an HTTP/1.1 request -> Boost.Beast request_parser (the server's limits) ->
-// ava::http::RequestHandler::answer_directly() then analyze(), with the real color_intensity and motion
-// plugins behind the Router. No socket: this is what one connection's bytes reach.
+// ava::http::RequestHandler::check_header() once the header is in, answer_directly() then analyze(), with
+// the real color_intensity and motion plugins behind the Router. No socket: this is what one connection's bytes reach.
 // Checks: nothing crashes, no exception escapes the handler, every JSON body is one JSON document.
 #include "common/fuzz_env.h"
 
@@ -40,19 +40,37 @@ void check_response(const ava::http::Response& response)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     auto& env = ava::fuzz::environment();
-    static const ava::http::RequestHandler open_handler(*env.router, *env.admin, {});
-    static const ava::http::RequestHandler guarded_handler(*env.router, *env.admin,
-                                                           ava::security::Credentials{"ava", "secret", "token"});
+    static const ava::http::RequestHandler open_handler(*env.router, *env.admin, {}, env.memory);
+    static const ava::http::RequestHandler guarded_handler(
+        *env.router, *env.admin, ava::security::Credentials{"ava", "secret", "token"}, env.memory);
 
     // The server's parser settings (host/http/http_server.cpp), with a smaller body limit for speed.
     http::request_parser<http::vector_body<std::uint8_t>> parser;
     parser.header_limit(32 * 1024);
     parser.body_limit(4u << 20);
-    parser.eager(true);
+    parser.eager(false); // stop after the header: the server checks it before it reads the body
     boost::beast::error_code ec;
     std::size_t offset = 0;
+    bool header_checked = false;
+    // The server's check of the header alone (credentials, method, Content-Type; Expect: 100-continue).
+    const auto header_refused = [&] {
+        if (header_checked || !parser.is_header_done()) {
+            return false;
+        }
+        header_checked = true;
+        parser.eager(true);
+        (void)guarded_handler.check_header(parser.get());
+        if (const auto refused = open_handler.check_header(parser.get())) {
+            check_response(*refused);
+            return true;
+        }
+        return false;
+    };
     try {
         while (offset < size && !parser.is_done()) {
+            if (header_refused()) {
+                return 0;
+            }
             const auto used = parser.put(boost::asio::buffer(data + offset, size - offset), ec);
             offset += used;
             if (ec == http::error::need_more) {
@@ -74,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // server must end just that connection (issue 10, item 1). Nothing of this request reaches the handler.
         return 0;
     }
-    if (ec || !parser.is_done()) {
+    if (ec || !parser.is_done() || header_refused()) {
         return 0; // the server answers 400 / closes; the handler never sees it
     }
     const auto request = parser.release();

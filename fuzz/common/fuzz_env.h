@@ -7,6 +7,7 @@
 #include "loading/plugin_folder.h"
 #include "routing/router.h"
 #include "runtime/admin.h"
+#include "runtime/memory_budget.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -46,6 +47,7 @@ struct Environment {
     std::unique_ptr<loading::PluginFolder> plugins;
     std::unique_ptr<routing::Router> router;
     std::unique_ptr<FuzzAdmin> admin;
+    runtime::MemoryBudget memory{512u << 20}; // the host's frame-bytes budget (limits.maxFrameBytesInFlight)
 };
 
 // Built on first use, never destroyed (fuzzers exit without unwinding).
