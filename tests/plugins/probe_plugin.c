@@ -7,6 +7,9 @@
  *   slow           sleeps 300 ms, then one classification (for overload tests)
  *   reject         open_stream() refuses with AVA_STATUS_INVALID_ARGUMENT (HTTP 400)
  *   wild           emits values the schema cannot carry as-is (boxes out of range, blank subtype)
+ *   badutf8        emits invalid UTF-8 (0xFF, overlong, truncated) in every kind of string
+ *   huge           emits a 100 MB text and returns the host's refusal as its own status
+ *   hugeignored    emits a 100 MB text, ignores the host's refusal and returns OK
  */
 #define _POSIX_C_SOURCE 199309L
 #include <ava_plugin.h>
@@ -16,7 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD } probe_mode;
+typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED } probe_mode;
+
+#define PROBE_HUGE_BYTES (100u * 1024u * 1024u)
 
 typedef struct probe_session {
     probe_mode mode;
@@ -56,6 +61,9 @@ static ava_status probe_open(void* instance, const ava_stream_info* info, void**
               : has_mode(info->parameters_json, "fail") ? MODE_FAIL
               : has_mode(info->parameters_json, "slow") ? MODE_SLOW
               : has_mode(info->parameters_json, "wild") ? MODE_WILD
+              : has_mode(info->parameters_json, "badutf8") ? MODE_BADUTF8
+              : has_mode(info->parameters_json, "huge") ? MODE_HUGE
+              : has_mode(info->parameters_json, "hugeignored") ? MODE_HUGEIGNORED
                                                         : MODE_ALL;
     *session = s;
     return AVA_STATUS_OK;
@@ -96,6 +104,34 @@ static ava_status probe_process(void* session, const ava_frame* frame, const ava
         return sink->classification(sink->context, &blank, "x", 2.0f) == AVA_STATUS_INVALID_ARGUMENT
                    ? AVA_STATUS_OK
                    : AVA_STATUS_INTERNAL; /* the host must refuse a blank subtype */
+    }
+    case MODE_BADUTF8: {
+        static const char* bad = "bad\xFF\xC0\xAF\xE2\x82";
+        ava_key_value bad_props[1];
+        bad_props[0].key = bad;
+        bad_props[0].value = bad;
+        meta.subtype = bad;
+        meta.inference_id = bad;
+        meta.extensions = bad_props;
+        meta.extension_count = 1;
+        if (sink->classification(sink->context, &meta, bad, 0.5f) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+        if (sink->entity(sink->context, NULL, bad, 0.5f, box, bad) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+        if (sink->event(sink->context, NULL, bad, bad_props, 1) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+        return sink->text(sink->context, NULL, bad, bad, 1, 2) == AVA_STATUS_OK ? AVA_STATUS_OK : AVA_STATUS_INTERNAL;
+    }
+    case MODE_HUGE:
+    case MODE_HUGEIGNORED: {
+        ava_status status;
+        char* text = (char*)malloc(PROBE_HUGE_BYTES + 1);
+        if (text == NULL) {
+            return AVA_STATUS_OUT_OF_MEMORY;
+        }
+        memset(text, 'a', PROBE_HUGE_BYTES);
+        text[PROBE_HUGE_BYTES] = '\0';
+        sink->classification(sink->context, NULL, "before", 1.0f);
+        status = sink->text(sink->context, NULL, text, NULL, 0, 0);
+        free(text);
+        return s->mode == MODE_HUGE ? status : AVA_STATUS_OK;
     }
     case MODE_ALL:
         break;
