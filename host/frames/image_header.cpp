@@ -184,7 +184,9 @@ ImageHeader read_image_header(std::span<const std::uint8_t> bytes, ImageEncoding
         break;
     }
     if (!out.ok) {
-        throw FrameError("corrupt " + std::string(name_of(encoding)) + ": " + out.message);
+        // Never hand the decoder an image whose size could not be read.
+        throw FrameError("corrupt " + std::string(name_of(encoding)) + ": no readable image size in its header (" +
+                         out.message + ")");
     }
     return out.header;
 }

@@ -19,7 +19,7 @@ struct ImageHeader {
     std::uint64_t decode_bytes = 0;
 };
 
-// Throws FrameError ("corrupt <encoding>: ...") when the decoder would not get past the header. Reads no
+// Throws FrameError ("corrupt <encoding>: no readable image size ...") when the decoder would not get past the header. Reads no
 // pixel data and allocates a few kilobytes at most.
 ImageHeader read_image_header(std::span<const std::uint8_t> bytes, ImageEncoding encoding);
 
