@@ -111,6 +111,34 @@ frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t>
     return frames::wrap_raw(body, layout);
 }
 
+// Which stream a request belongs to, if it says: Intel's ?stream-id=, else the live pipeline.
+std::optional<std::string> stream_identity(std::string_view query, const std::string& pipeline)
+{
+    constexpr std::size_t max_identity_bytes = 256;
+    std::optional<std::string> identity;
+    if (auto id = routing::query_value(query, "stream-id"); id && !id->empty()) {
+        identity = "stream-id " + *id;
+    } else if (!pipeline.empty()) {
+        identity = "pipeline " + pipeline;
+    }
+    if (identity && identity->size() > max_identity_bytes) {
+        throw routing::RouteError(routing::RouteError::Kind::bad_request,
+                                  "stream identity '" + security::client_text(*identity) + "' is over " +
+                                      std::to_string(max_identity_bytes) + " bytes");
+    }
+    return identity;
+}
+
+std::string pipeline_of(const Request& request, std::string_view query)
+{
+    std::string pipeline(request[pipeline_header]);
+    if (pipeline.empty()) {
+        // "pipeline" query parameter: the same as the header, for clients that cannot set headers.
+        pipeline = routing::query_value(query, "pipeline").value_or("");
+    }
+    return pipeline;
+}
+
 bool is_supported_media_type(std::string_view media_type)
 {
     return media_type == "image/jpeg" || media_type == "image/jpg" || media_type == "image/png" ||
@@ -240,8 +268,8 @@ void write_route_table(JsonWriter& w, const routing::RouteTable& table)
 } // namespace
 
 RequestHandler::RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
-                               runtime::MemoryBudget& memory)
-    : router_(router), admin_(admin), credentials_(std::move(credentials)), memory_(memory)
+                               runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits)
+    : router_(router), admin_(admin), credentials_(std::move(credentials)), memory_(memory), streams_(stream_limits)
 {
 }
 
@@ -307,7 +335,17 @@ std::optional<Response> RequestHandler::answer_directly(const Request& request) 
         return std::nullopt; // on a frame worker, see analyze()
     }
     if (request.body().empty()) {
-        return error(request, beast_http::status::bad_request, "empty body: POST the image bytes");
+        // An empty POST naming its stream ends the stream (Intel's clients): answered by analyze().
+        const auto query = target.substr(std::min(target.size(), path.size() + 1));
+        try {
+            if (stream_identity(query, pipeline_of(request, query))) {
+                return std::nullopt;
+            }
+        } catch (const routing::RouteError& e) {
+            return error(request, beast_http::status::bad_request, e.what());
+        }
+        return error(request, beast_http::status::bad_request,
+                     "empty body: POST the image bytes (or name the stream with ?stream-id= to end it)");
     }
     return std::nullopt;
 }
@@ -321,11 +359,13 @@ Response RequestHandler::analyze(const Request& request) const
     if (path == admin_reload_path) {
         return reload(request);
     }
-    std::string pipeline(request[pipeline_header]);
     try {
-        if (pipeline.empty()) {
-            // "pipeline" query parameter: the same as the header, for clients that cannot set headers.
-            pipeline = routing::query_value(query, "pipeline").value_or("");
+        const auto pipeline = pipeline_of(request, query);
+        const auto identity = stream_identity(query, pipeline);
+        if (request.body().empty() && identity) {
+            const auto ended = streams_.end(*identity);
+            spdlog::debug("HTTP stream '{}' ended by the client ({} session(s))", security::client_text(*identity), ended);
+            return make_response(request, beast_http::status::no_content);
         }
         const auto route = router_.resolve_http(path, query, pipeline);
         const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body(), &memory_);
@@ -333,8 +373,13 @@ Response RequestHandler::analyze(const Request& request) const
         info.pipeline_name = pipeline;
         info.route = route.route;
         info.parameters_json = route.parameters_json;
-        const auto session = route.analyzer->open_session(info);
-        const auto inferences = session->process(frame);
+        inferences::InferenceList inferences;
+        if (identity) {
+            const auto lease = streams_.acquire(*identity, route, info);
+            inferences = lease.session().process(frame);
+        } else {
+            inferences = route.analyzer->open_session(info)->process(frame);
+        }
         if (inferences.empty()) {
             // No prepare_payload(): it would add "Content-Length: 0", which RFC 9110 forbids on a 204.
             return make_response(request, beast_http::status::no_content);
@@ -347,6 +392,8 @@ Response RequestHandler::analyze(const Request& request) const
                      e.what());
     } catch (const frames::FrameError& e) {
         return error(request, beast_http::status::bad_request, e.what());
+    } catch (const StreamSessionsFull& e) {
+        return error(request, beast_http::status::service_unavailable, e.what());
     } catch (const frames::FrameBudgetExceeded& e) {
         return error(request, beast_http::status::service_unavailable, e.what()); // Retry-After: the server adds it
     } catch (const loading::AnalyzerError& e) {

@@ -1,6 +1,8 @@
 #pragma once
 // RequestHandler: the HTTP extension protocol, request in, response out, with no socket in sight.
-//   POST <path>  image/jpeg|png|bmp|x-raw -> 200 {"inferences":[...]} | 204 | 400 | 404 | 500
+//   POST <path>  image/jpeg|png|bmp|x-raw -> 200 {"inferences":[...]} | 204 | 400 | 404 | 500 | 503
+//   A request naming its stream (?stream-id=, or the live pipeline) shares the stream's analyzer session
+//   (stream_sessions.h); an empty POST naming its stream ends that session: 204.
 //   GET /healthz -> 200 {"status":"ok"}
 // Admin endpoints (behind the same credentials as analysis, when credentials are configured):
 //   GET /analyzers      -> analyzers (active and draining versions), routes, reload and refusal counters
@@ -8,6 +10,8 @@
 //                          applied, 422 when something was refused (the body says what; the rest applied)
 // image/x-raw describes its pixels with Content-Type parameters:
 //   image/x-raw; width=640; height=480; format=bgr24[; stride=1920]
+
+#include "stream_sessions.h"
 
 #include "routing/router.h"
 #include "runtime/admin.h"
@@ -29,7 +33,7 @@ class RequestHandler {
 public:
     // Decoded pixels are reserved in `memory`, the host's frame-bytes budget.
     RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
-                   runtime::MemoryBudget& memory);
+                   runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits);
 
     // The checks that need only the request's header (credentials, method, path, Content-Type), on the I/O
     // thread before the body is read: a response here refuses the request (answers `Expect: 100-continue`).
@@ -54,6 +58,7 @@ private:
     runtime::Admin& admin_;
     security::Credentials credentials_;
     runtime::MemoryBudget& memory_;
+    mutable StreamSessions streams_; // analysis (a const operation) opens and ends stream sessions
 };
 
 } // namespace ava::http

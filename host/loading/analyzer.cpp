@@ -85,7 +85,7 @@ inferences::InferenceList AnalyzerSession::process(const frames::Frame& frame)
 {
     const auto& d = analyzer_->library_->descriptor();
     const ava_frame abi = frame.to_abi();
-    inferences::InferenceCollector collector;
+    inferences::InferenceCollector collector(analyzer_->name_);
     ava_error error{};
     ava_status status;
     {

@@ -17,6 +17,10 @@ struct Route {
     std::optional<std::string> http_path;               // e.g. "/faces"
     std::optional<std::string> extension_configuration; // exact string match
     std::optional<std::string> pipeline;                // live pipeline (graph_instance_name)
+    // A name another extension used, "name" or "name/version" (Intel's DL Streamer pipelines, e.g.
+    // "object_detection/person_vehicle_bike"): matched against {"pipeline":{"name","version"}} and against
+    // HTTP paths /name/version, so an existing topology can be pointed at our analyzers without editing it.
+    std::optional<std::string> alias;
 };
 
 struct RouteTable {

@@ -7,6 +7,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 namespace ava::routing {
@@ -182,12 +184,12 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
     return found;
 }
 
-std::string query_to_json(std::string_view query, std::string_view skip)
+std::string query_to_json(std::string_view query)
 {
     rapidjson::Document doc;
     doc.SetObject();
     for_each_query_parameter(query, [&](const std::string& key, const std::string& value) {
-        if (key != skip) {
+        if (key != "pipeline" && key != "stream-id") {
             add_typed(doc, key, value);
         }
     });
@@ -255,6 +257,17 @@ RouteTarget Router::resolve_http(std::string_view path, std::string_view query, 
     if (path.size() > 1 && path.front() == '/' && registry_.find(path.substr(1)) != nullptr) {
         return target_for(route_to(std::string(path.substr(1))), parameters, "path " + client_text(path));
     }
+    // Intel's /<name>/<version> (or /<alias>).
+    if (path.size() > 1 && path.front() == '/') {
+        const auto rest = path.substr(1);
+        const auto slash = rest.find('/');
+        const auto name = rest.substr(0, slash);
+        const auto version = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (!name.empty() && version.find('/') == std::string_view::npos &&
+            (slash == std::string_view::npos || !version.empty()) && knows_name(*table, name)) {
+            return resolve_name_version(*table, name, version, parameters, "path " + client_text(path));
+        }
+    }
     std::string paths;
     for (const auto& p : http_paths()) {
         paths += (paths.empty() ? "" : ", ") + p;
@@ -289,6 +302,12 @@ RouteTarget Router::resolve_grpc(std::string_view extension_configuration, std::
         return target_for(route_to(std::string(name)), "{}", "extension configuration '" + client_text(name) + "'");
     }
     const auto doc = parse_object(extension_configuration, "extension_configuration");
+    if (doc.ObjectEmpty()) {
+        return target_for(route_to(table->default_analyzer), "{}", "default route");
+    }
+    if (doc.HasMember("pipeline")) {
+        return resolve_intel_configuration(*table, doc, extension_configuration);
+    }
     const auto analyzer = doc.FindMember("analyzer");
     if (analyzer == doc.MemberEnd() || !analyzer->value.IsString()) {
         throw RouteError(RouteError::Kind::bad_request,
@@ -305,11 +324,106 @@ RouteTarget Router::resolve_grpc(std::string_view extension_configuration, std::
         const std::string_view key = member.name.GetString();
         if (key != "analyzer" && key != "parameters") {
             throw RouteError(RouteError::Kind::bad_request, "extension_configuration has unknown member \"" +
-                                                                client_text(key) + "\" (known: analyzer, parameters)");
+                                                                client_text(key) +
+                                                                "\" (known: analyzer, parameters; or Intel's pipeline)");
         }
     }
     return target_for(route_to(analyzer->value.GetString()), parameters,
                       "extension configuration analyzer '" + client_text(analyzer->value.GetString()) + "'");
+}
+
+bool Router::knows_name(const RouteTable& table, std::string_view name) const
+{
+    for (const auto& route : table.routes) {
+        if (route.alias && (*route.alias == name || (route.alias->size() > name.size() && route.alias->starts_with(name) &&
+                                                      (*route.alias)[name.size()] == '/'))) {
+            return true;
+        }
+    }
+    return registry_.find(name) != nullptr;
+}
+
+RouteTarget Router::resolve_name_version(const RouteTable& table, std::string_view name, std::string_view version,
+                                         std::string_view parameters, std::string_view how) const
+{
+    if (!version.empty()) {
+        const auto both = std::string(name) + "/" + std::string(version);
+        for (const auto& route : table.routes) {
+            if (route.alias == both) {
+                return target_for(route, parameters, std::string(how) + " (alias '" + client_text(both) + "')");
+            }
+        }
+    }
+    for (const auto& route : table.routes) {
+        if (route.alias == name) { // an alias of the name alone stands for every version of it
+            return target_for(route, parameters, std::string(how) + " (alias '" + client_text(name) + "')");
+        }
+    }
+    auto target = target_for(route_to(std::string(name)), parameters, std::string(how));
+    const auto loaded = target.analyzer->library().version();
+    if (!version.empty() && version != loaded) {
+        std::string aliases;
+        for (const auto& route : table.routes) {
+            if (route.alias) {
+                aliases += (aliases.empty() ? "" : ", ") + *route.alias;
+            }
+        }
+        throw RouteError(RouteError::Kind::not_found,
+                         std::string(how) + " asks for analyzer '" + client_text(name) + "' version '" +
+                             client_text(version) + "', but version " + loaded +
+                             " is loaded (configure a route alias \"" + client_text(name) + "/" +
+                             client_text(version) + "\" to map it; aliases: " + (aliases.empty() ? "none" : aliases) +
+                             ")");
+    }
+    return target;
+}
+
+RouteTarget Router::resolve_intel_configuration(const RouteTable& table, const rapidjson::Document& doc,
+                                                std::string_view text) const
+{
+    const auto quoted = "extension_configuration " + client_text(text);
+    const auto& pipeline = doc["pipeline"];
+    if (!pipeline.IsObject()) {
+        throw RouteError(RouteError::Kind::bad_request, quoted + ": \"pipeline\" must be an object with a string \"name\"");
+    }
+    const auto name = pipeline.FindMember("name");
+    if (name == pipeline.MemberEnd() || !name->value.IsString() || name->value.GetStringLength() == 0) {
+        throw RouteError(RouteError::Kind::bad_request, quoted + ": \"pipeline\" needs a non-empty string \"name\"");
+    }
+    std::string_view version;
+    if (const auto v = pipeline.FindMember("version"); v != pipeline.MemberEnd()) {
+        if (!v->value.IsString()) {
+            throw RouteError(RouteError::Kind::bad_request, quoted + ": \"pipeline.version\" must be a string");
+        }
+        version = {v->value.GetString(), v->value.GetStringLength()};
+    }
+    std::string parameters = "{}";
+    if (const auto p = pipeline.FindMember("parameters"); p != pipeline.MemberEnd()) {
+        if (!p->value.IsObject()) {
+            throw RouteError(RouteError::Kind::bad_request, quoted + ": \"pipeline.parameters\" must be an object");
+        }
+        parameters = to_string(p->value);
+    }
+    // What Intel's server understood and we do not (destinations, extensions...): said once per stream.
+    std::string ignored;
+    for (const auto& member : doc.GetObject()) {
+        if (std::string_view(member.name.GetString()) != "pipeline") {
+            ignored += (ignored.empty() ? "" : ", ") + client_text(member.name.GetString(), 40);
+        }
+    }
+    for (const auto& member : pipeline.GetObject()) {
+        const std::string_view key = member.name.GetString();
+        if (key != "name" && key != "version" && key != "parameters") {
+            ignored += (ignored.empty() ? "pipeline." : ", pipeline.") + client_text(key, 40);
+        }
+    }
+    if (!ignored.empty()) {
+        spdlog::info("extension_configuration: ignoring members this host does not use: {}", client_text(ignored));
+    }
+    return resolve_name_version(table, {name->value.GetString(), name->value.GetStringLength()}, version, parameters,
+                                "extension configuration pipeline '" +
+                                    client_text(std::string_view(name->value.GetString(), name->value.GetStringLength())) +
+                                    (version.empty() ? std::string() : "/" + client_text(version)) + "'");
 }
 
 std::vector<std::string> Router::http_paths() const
@@ -319,6 +433,9 @@ std::vector<std::string> Router::http_paths() const
     for (const auto& route : table->routes) {
         if (route.http_path) {
             paths.push_back(*route.http_path);
+        }
+        if (route.alias) {
+            paths.push_back("/" + *route.alias);
         }
     }
     for (const auto& name : registry_.names()) {

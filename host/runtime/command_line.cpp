@@ -50,6 +50,8 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("max-concurrent-frames", po::value<std::size_t>(), "frames queued or in analysis before HTTP answers 503 (default 64)")
         ("max-frame-bytes-in-flight", po::value<std::size_t>(), "received and decoded frame bytes in flight, both front-ends (default: 1/8 of memory, 256 MiB-2 GiB)")
         ("max-connections", po::value<std::size_t>(), "open HTTP connections before the oldest idle one is closed (default 1024)")
+        ("stream-idle-seconds", po::value<unsigned>(), "an HTTP stream's analyzer session (?stream-id= or live pipeline) ends after this long idle (default 30)")
+        ("max-http-streams", po::value<std::size_t>(), "HTTP stream sessions kept at once (default 256)")
         ("request-timeout-ms", po::value<unsigned>(), "time allowed to receive a whole HTTP request (default 30000)")
         ("tls-cert", po::value<std::string>(), "PEM certificate chain: serve both front-ends over TLS")
         ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
@@ -111,6 +113,8 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     if (vm.count("max-concurrent-frames") != 0U) o.max_concurrent_frames = vm["max-concurrent-frames"].as<std::size_t>();
     if (vm.count("max-frame-bytes-in-flight") != 0U) o.max_frame_bytes_in_flight = vm["max-frame-bytes-in-flight"].as<std::size_t>();
     if (vm.count("max-connections") != 0U) o.max_connections = vm["max-connections"].as<std::size_t>();
+    if (vm.count("stream-idle-seconds") != 0U) o.http_stream_idle = std::chrono::seconds(vm["stream-idle-seconds"].as<unsigned>());
+    if (vm.count("max-http-streams") != 0U) o.max_http_streams = vm["max-http-streams"].as<std::size_t>();
     if (vm.count("request-timeout-ms") != 0U) o.request_timeout = std::chrono::milliseconds(vm["request-timeout-ms"].as<unsigned>());
     if (vm.count("tls-cert") != 0U) o.http_tls.certificate_chain = o.grpc_tls.certificate_chain = vm["tls-cert"].as<std::string>();
     if (vm.count("tls-key") != 0U) o.http_tls.private_key = o.grpc_tls.private_key = vm["tls-key"].as<std::string>();

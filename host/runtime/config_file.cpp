@@ -122,7 +122,7 @@ void read_routes(const Node& node, routing::RouteTable& table)
     table.routes.clear();
     for (rapidjson::SizeType i = 0; i < node.value().Size(); ++i) {
         const Node item(node.value()[i], node.path() + "[" + std::to_string(i) + "]", node.file());
-        item.expect_object({"analyzer", "parameters", "httpPath", "extensionConfiguration", "pipeline"});
+        item.expect_object({"analyzer", "parameters", "httpPath", "extensionConfiguration", "pipeline", "alias"});
         routing::Route route;
         const auto analyzer = item.child("analyzer");
         if (!analyzer) {
@@ -147,8 +147,17 @@ void read_routes(const Node& node, routing::RouteTable& table)
                 n.fail("expected a non-empty live pipeline name");
             }
         });
-        if (!route.http_path && !route.extension_configuration && !route.pipeline) {
-            item.fail("a route needs at least one of httpPath, extensionConfiguration, pipeline");
+        if_present(item, "alias", [&](const Node& n) {
+            route.alias = n.string();
+            const auto slash = route.alias->find('/');
+            if (route.alias->empty() || route.alias->front() == '/' ||
+                (slash != std::string::npos && (slash + 1 == route.alias->size() ||
+                                                route.alias->find('/', slash + 1) != std::string::npos))) {
+                n.fail("expected \"name\" or \"name/version\", e.g. \"object_detection/person_vehicle_bike\"");
+            }
+        });
+        if (!route.http_path && !route.extension_configuration && !route.pipeline && !route.alias) {
+            item.fail("a route needs at least one of httpPath, extensionConfiguration, pipeline, alias");
         }
         table.routes.push_back(std::move(route));
     }
@@ -193,11 +202,14 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
         }
     });
     if_present(root, "http", [&](const Node& http) {
-        http.expect_object({"enabled", "port", "maxBodyBytes", "maxConnections", "requestTimeoutMs", "tls"});
+        http.expect_object({"enabled", "port", "maxBodyBytes", "maxConnections", "requestTimeoutMs", "streamIdleSeconds",
+                            "maxStreams", "tls"});
         if_present(http, "enabled", [&](const Node& n) { o.http_enabled = n.boolean(); });
         if_present(http, "port", [&](const Node& n) { o.http_port = port_of(n); });
         if_present(http, "maxBodyBytes", [&](const Node& n) { o.max_body_bytes = n.integer(1, 1ull << 32); });
         if_present(http, "maxConnections", [&](const Node& n) { o.max_connections = n.integer(1, 1u << 20); });
+        if_present(http, "streamIdleSeconds", [&](const Node& n) { o.http_stream_idle = std::chrono::seconds(n.integer(1, 86400)); });
+        if_present(http, "maxStreams", [&](const Node& n) { o.max_http_streams = n.integer(1, 1u << 20); });
         if_present(http, "requestTimeoutMs", [&](const Node& n) { o.request_timeout = std::chrono::milliseconds(n.integer(1, 3600000)); });
         if_present(http, "tls", [&](const Node& n) { read_tls(n, o.http_tls); });
     });
@@ -253,6 +265,7 @@ void validate(const HostOptions& o)
     std::set<std::string> paths;
     std::set<std::string> pipelines;
     std::set<std::string> configurations;
+    std::set<std::string> aliases;
     for (std::size_t i = 0; i < o.routes.routes.size(); ++i) {
         const auto& route = o.routes.routes[i];
         const auto at = where + "$.routes[" + std::to_string(i) + "].";
@@ -261,6 +274,9 @@ void validate(const HostOptions& o)
         }
         if (route.pipeline && !pipelines.insert(*route.pipeline).second) {
             throw ConfigError(at + "pipeline: two routes claim live pipeline '" + *route.pipeline + "'");
+        }
+        if (route.alias && !aliases.insert(*route.alias).second) {
+            throw ConfigError(at + "alias: two routes claim alias '" + *route.alias + "'");
         }
         if (route.extension_configuration && !configurations.insert(*route.extension_configuration).second) {
             throw ConfigError(at + "extensionConfiguration: two routes claim extension configuration '" +

@@ -83,7 +83,9 @@ void Host::serve()
     reloader_ = std::make_unique<Reloader>(options_, registry_, plugins_, router_);
     reloader_->start();
     if (options_.http_enabled) {
-        http_handler_ = std::make_unique<http::RequestHandler>(router_, *reloader_, options_.credentials, workers_.memory());
+        http_handler_ = std::make_unique<http::RequestHandler>(
+            router_, *reloader_, options_.credentials, workers_.memory(),
+            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams});
         http_server_ = std::make_unique<http::HttpServer>(io_, options_, *http_handler_, workers_);
         http_port = http_server_->start();
         spdlog::info("HTTP extension endpoint listening on {}:{}{}", options_.bind_address, http_port,

@@ -40,6 +40,8 @@ struct HostOptions {
     std::size_t max_connections = 1024;          // open HTTP connections; beyond it the oldest idle one is closed
     std::size_t grpc_max_message_bytes = 64u << 20; // must fit the largest embedded frame (1080p RGB24 ~ 6 MB)
     std::chrono::milliseconds request_timeout{30000}; // whole HTTP request must arrive within this
+    std::chrono::milliseconds http_stream_idle{30000}; // an HTTP stream's analyzer session ends after this idle
+    std::size_t max_http_streams = 256;                // HTTP stream sessions kept at once
     unsigned retry_after_seconds = 1; // Retry-After on 503
 
     TlsFiles http_tls;

@@ -49,6 +49,8 @@ std::vector<std::string> restart_only_changes(const HostOptions& a, const HostOp
     check(a.max_concurrent_frames != b.max_concurrent_frames, "limits.maxConcurrentFrames");
     check(a.max_frame_bytes_in_flight != b.max_frame_bytes_in_flight, "limits.maxFrameBytesInFlight");
     check(a.max_connections != b.max_connections, "http.maxConnections");
+    check(a.http_stream_idle != b.http_stream_idle, "http.streamIdleSeconds");
+    check(a.max_http_streams != b.max_http_streams, "http.maxStreams");
     check(a.worker_threads != b.worker_threads, "limits.workers");
     check(a.retry_after_seconds != b.retry_after_seconds, "limits.retryAfterSeconds");
     check(a.credentials.username != b.credentials.username || a.credentials.password != b.credentials.password ||
