@@ -1,5 +1,6 @@
 // ava-extension-host: serves analyzer plugins over the AVA HTTP and gRPC extension protocols.
 #include "runtime/command_line.h"
+#include "runtime/health_check.h"
 #include "runtime/host.h"
 
 #include <spdlog/spdlog.h>
@@ -30,6 +31,12 @@ int main(int argc, char* argv[])
         if (command_line.exit_message) {
             std::cout << *command_line.exit_message << "\n";
             return 0;
+        }
+        if (command_line.health_check_url) {
+            std::string report;
+            const int status = ava::runtime::health_check(*command_line.health_check_url, report);
+            std::cout << *command_line.health_check_url << ": " << report << "\n";
+            return status;
         }
         auto& options = command_line.options;
         spdlog::set_level(spdlog::level::from_str(options.log_level));

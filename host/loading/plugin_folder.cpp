@@ -43,10 +43,21 @@ void ScanReport::append(ScanReport other)
 }
 
 PluginFolder::PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs)
-    : registry_(registry), folder_(std::move(folder)),
+    : PluginFolder(registry, std::vector<std::filesystem::path>{std::move(folder)}, std::move(configs))
+{
+}
+
+PluginFolder::PluginFolder(AnalyzerRegistry& registry, std::vector<std::filesystem::path> folders,
+                           AnalyzerConfigs configs)
+    : registry_(registry), folders_(std::move(folders)),
       shadow_dir_(std::filesystem::temp_directory_path() / ("ava-extension-host." + std::to_string(::getpid()))),
       configs_(std::move(configs))
 {
+    for (auto& folder : folders_) {
+        if (!folder.has_filename() && folder.has_relative_path()) {
+            folder = folder.parent_path(); // "dir/" -> "dir": a file's parent_path() names its folder
+        }
+    }
     std::filesystem::create_directories(shadow_dir_);
 }
 
@@ -63,34 +74,43 @@ ScanReport PluginFolder::load_all()
     return report;
 }
 
-std::vector<std::filesystem::path> PluginFolder::plugin_files(ScanReport& report) const
+std::vector<std::filesystem::path> PluginFolder::plugin_files(ScanReport& report,
+                                                              std::vector<std::filesystem::path>& unreadable) const
 {
-    std::error_code ec;
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(folder_, ec)) {
-        if (entry.path().extension() == ".so" && entry.is_regular_file()) {
-            files.push_back(entry.path());
+    std::vector<std::filesystem::path> all;
+    for (const auto& folder : folders_) {
+        std::error_code ec;
+        std::vector<std::filesystem::path> files;
+        for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+            if (entry.path().extension() == ".so" && entry.is_regular_file()) {
+                files.push_back(entry.path());
+            }
         }
+        if (ec) {
+            report.refused.push_back(folder.string() + ": cannot read the plugins folder: " + ec.message());
+            spdlog::error("{}", report.refused.back());
+            unreadable.push_back(folder);
+            continue;
+        }
+        std::sort(files.begin(), files.end());
+        all.insert(all.end(), files.begin(), files.end());
     }
-    if (ec) {
-        report.refused.push_back(folder_.string() + ": cannot read the plugins folder: " + ec.message());
-        spdlog::error("{}", report.refused.back());
-        return {};
-    }
-    std::sort(files.begin(), files.end());
-    return files;
+    return all;
 }
 
 ScanReport PluginFolder::rescan(bool retry_refused)
 {
     ScanReport report;
-    const auto files = plugin_files(report);
-    if (!report.refused.empty()) {
-        return report; // an unreadable folder says nothing about which plugins are gone
-    }
+    std::vector<std::filesystem::path> unreadable;
+    const auto files = plugin_files(report, unreadable); // folder by folder: the load order
+    auto sorted = files;
+    std::sort(sorted.begin(), sorted.end());
     std::vector<std::filesystem::path> gone;
     for (const auto& [file, provided] : provided_) {
-        if (!std::binary_search(files.begin(), files.end(), file)) {
+        // An unreadable folder says nothing about which of its plugins are gone.
+        const bool folder_unreadable =
+            std::find(unreadable.begin(), unreadable.end(), file.parent_path()) != unreadable.end();
+        if (!folder_unreadable && !std::binary_search(sorted.begin(), sorted.end(), file)) {
             gone.push_back(file);
         }
     }

@@ -1,5 +1,6 @@
 #pragma once
-// PluginFolder: the plugins folder as the host serves it. Each *.so is loaded (from a private shadow copy,
+// PluginFolder: the plugins folders as the host serves them (one or more, e.g. the bundled plugins and a
+// deployment's own). Each *.so is loaded (from a private shadow copy,
 // see PluginLibrary) into an analyzer instance with its configuration and registered; PluginFolder
 // remembers which file provides which analyzer name, so a file replaced by one providing another name
 // retires the old name. A file that cannot be loaded (not ELF, missing symbol, other ABI major, create
@@ -71,14 +72,17 @@ public:
     using AnalyzerConfigs = std::map<std::string, std::string>; // analyzer name -> configuration (JSON object)
 
     PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs = {});
+    // Several folders: files load folder by folder in this order, so of two files providing one analyzer
+    // name, the one in the earlier folder wins.
+    PluginFolder(AnalyzerRegistry& registry, std::vector<std::filesystem::path> folders, AnalyzerConfigs configs = {});
     PluginFolder(const PluginFolder&) = delete;
     PluginFolder& operator=(const PluginFolder&) = delete;
     ~PluginFolder(); // removes the private shadow folder
 
-    // The first load: every *.so, by file name (of two files with one analyzer name, the first wins).
+    // The first load: every *.so, by folder then file name (of two files with one analyzer name, the first wins).
     ScanReport load_all();
-    // Makes the registry match the folder: new and changed files load, vanished ones are retired. An
-    // unreadable folder changes nothing. A refused file is tried again when it changed, or when asked to.
+    // Makes the registry match the folders: new and changed files load, vanished ones are retired. An
+    // unreadable folder changes nothing for the files it held. A refused file is tried again when it changed, or when asked to.
     ScanReport rescan(bool retry_refused = false);
     // One file that is there and no longer being written: loads it unless this version is already loaded
     // (or was refused, unless retry_refused).
@@ -95,7 +99,7 @@ public:
 
     std::vector<AnalyzerState> analyzers() const; // active ones by name, then draining ones
     PluginCounters counters() const;
-    const std::filesystem::path& folder() const noexcept { return folder_; }
+    const std::vector<std::filesystem::path>& folders() const noexcept { return folders_; }
 
 private:
     struct Provided {
@@ -103,14 +107,16 @@ private:
         FileStamp stamp;
     };
 
-    std::vector<std::filesystem::path> plugin_files(ScanReport& report) const;
+    // Every *.so, folder by folder; `unreadable` gets the folders that could not be listed.
+    std::vector<std::filesystem::path> plugin_files(ScanReport& report,
+                                                    std::vector<std::filesystem::path>& unreadable) const;
     const std::string& config_for(const std::string& analyzer) const;
     void refuse(ScanReport& report, const std::filesystem::path& file, const FileStamp& stamp, std::string message);
     void retire(std::shared_ptr<Analyzer> analyzer);
     void count_reload();
 
     AnalyzerRegistry& registry_;
-    std::filesystem::path folder_;
+    std::vector<std::filesystem::path> folders_;
     std::filesystem::path shadow_dir_;
     AnalyzerConfigs configs_;
     std::map<std::filesystem::path, Provided> provided_; // file -> the analyzer it provides now

@@ -43,7 +43,8 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("grpc-port", po::value<unsigned>(), "gRPC extension port (default 5001; 0 = pick a free port)")
         ("no-http", "do not serve HTTP")
         ("no-grpc", "do not serve gRPC")
-        ("plugins-dir", po::value<std::string>(), "folder of analyzer plugins (*.so) (default: " AVA_DEFAULT_PLUGINS_DIR ")")
+        ("plugins-dir", po::value<std::vector<std::string>>(), "folder of analyzer plugins (*.so); repeat for several, earlier ones win a name (default: " AVA_DEFAULT_PLUGINS_DIR ")")
+        ("health-check", po::value<std::string>(), "GET this URL (e.g. http://127.0.0.1:8080/healthz) and exit 0 on 200, 1 otherwise (container HEALTHCHECK)")
         ("log-level", po::value<std::string>(), "trace, debug, info, warn, error, critical, off (default info)")
         ("workers", po::value<unsigned>(), "frame worker threads (default: one per core)")
         ("max-body-bytes", po::value<std::size_t>(), "largest HTTP body accepted (default 33554432)")
@@ -81,8 +82,13 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         return result;
     }
 
+    if (vm.count("health-check") != 0U) {
+        result.health_check_url = vm["health-check"].as<std::string>();
+        return result;
+    }
+
     HostOptions& o = result.options;
-    o.plugins_dir = AVA_DEFAULT_PLUGINS_DIR;
+    o.plugins_dirs = {AVA_DEFAULT_PLUGINS_DIR};
     o.arguments = arguments;
     if (vm.count("check-config") != 0U) {
         result.check_config_only = true;
@@ -106,7 +112,10 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     if (vm.count("grpc-port") != 0U) o.grpc_port = port("grpc-port");
     if (vm.count("no-http") != 0U) o.http_enabled = false;
     if (vm.count("no-grpc") != 0U) o.grpc_enabled = false;
-    if (vm.count("plugins-dir") != 0U) o.plugins_dir = vm["plugins-dir"].as<std::string>();
+    if (vm.count("plugins-dir") != 0U) {
+        const auto& dirs = vm["plugins-dir"].as<std::vector<std::string>>();
+        o.plugins_dirs.assign(dirs.begin(), dirs.end());
+    }
     if (vm.count("log-level") != 0U) o.log_level = vm["log-level"].as<std::string>();
     if (vm.count("workers") != 0U) o.worker_threads = vm["workers"].as<unsigned>();
     if (vm.count("max-body-bytes") != 0U) o.max_body_bytes = vm["max-body-bytes"].as<std::size_t>();

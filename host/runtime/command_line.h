@@ -13,6 +13,7 @@ struct CommandLine {
     HostOptions options;
     bool check_config_only = false; // --check-config FILE: validate and exit
     std::optional<std::string> exit_message; // --help/--version text: print and exit 0
+    std::optional<std::string> health_check_url; // --health-check URL: probe a running host and exit
 };
 
 // Throws std::runtime_error with a one-line explanation for bad flags or a bad configuration file.

@@ -186,13 +186,27 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
     }
     o.config_text = json;
     const Node root(doc, "$", name);
-    root.expect_object({"bind", "pluginsDir", "logLevel", "http", "grpc", "limits", "credentials", "analyzers",
+    root.expect_object({"bind", "pluginsDir", "pluginsDirs", "logLevel", "http", "grpc", "limits", "credentials", "analyzers",
                         "defaultAnalyzer", "routes"});
     if_present(root, "bind", [&](const Node& n) { o.bind_address = n.string(); });
-    if_present(root, "pluginsDir", [&](const Node& n) {
-        // Relative to the configuration file, so a config and its plugins can move together.
+    // Relative to the configuration file, so a config and its plugins can move together.
+    const auto plugins_dir = [&](const Node& n) {
         std::filesystem::path dir = n.string();
-        o.plugins_dir = dir.is_absolute() ? dir : file.parent_path() / dir;
+        return dir.is_absolute() ? dir : file.parent_path() / dir;
+    };
+    if (root.child("pluginsDir") && root.child("pluginsDirs")) {
+        root.child("pluginsDirs")->fail("give either pluginsDir or pluginsDirs, not both");
+    }
+    if_present(root, "pluginsDir", [&](const Node& n) { o.plugins_dirs = {plugins_dir(n)}; });
+    if_present(root, "pluginsDirs", [&](const Node& n) {
+        // Several folders, e.g. the bundled plugins and a deployment's own: earlier folders win a name.
+        if (!n.value().IsArray() || n.value().Empty()) {
+            n.fail("expected a non-empty array of folder names");
+        }
+        o.plugins_dirs.clear();
+        for (rapidjson::SizeType i = 0; i < n.value().Size(); ++i) {
+            o.plugins_dirs.push_back(plugins_dir(Node(n.value()[i], n.path() + "[" + std::to_string(i) + "]", n.file())));
+        }
     });
     if_present(root, "logLevel", [&](const Node& n) {
         static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -293,7 +307,7 @@ void check_route_analyzers(const HostOptions& o, const std::vector<std::string>&
         for (const auto& n : loaded) {
             list += (list.empty() ? "" : ", ") + n;
         }
-        return "expected a loaded analyzer, but '" + name + "' is not loaded from " + o.plugins_dir.string() +
+        return "expected a loaded analyzer, but '" + name + "' is not loaded from " + plugins_dirs_text(o) +
                " (loaded: " + (list.empty() ? "none" : list) + ")";
     };
     const auto is_loaded = [&](const std::string& name) {

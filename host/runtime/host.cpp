@@ -47,7 +47,7 @@ void run_containing_exceptions(boost::asio::io_context& io)
 } // namespace
 
 Host::Host(HostOptions options)
-    : options_(std::move(options)), plugins_(registry_, options_.plugins_dir, options_.analyzer_configs),
+    : options_(std::move(options)), plugins_(registry_, options_.plugins_dirs, options_.analyzer_configs),
       router_(registry_, options_.routes), workers_(options_.worker_threads, options_.max_concurrent_frames, options_.max_frame_bytes_in_flight),
       signals_(io_, SIGINT, SIGTERM), drain_timer_(io_)
 {
@@ -65,7 +65,7 @@ void Host::load()
     // terminate the host, which is its default action.
     std::signal(SIGHUP, SIG_IGN);
     const auto report = plugins_.load_all();
-    spdlog::info("{} analyzer(s) loaded from {}, {} refused", report.loaded.size(), options_.plugins_dir.string(),
+    spdlog::info("{} analyzer(s) loaded from {}, {} refused", report.loaded.size(), plugins_dirs_text(options_),
                  report.refused.size());
     check_route_analyzers(options_, registry_.names());
     const auto& table = options_.routes;

@@ -28,7 +28,7 @@ struct HostOptions {
     std::uint16_t grpc_port = 5001;
     bool http_enabled = true;
     bool grpc_enabled = true;
-    std::filesystem::path plugins_dir;
+    std::vector<std::filesystem::path> plugins_dirs; // analyzer plugins folders; earlier ones win a name
     std::optional<std::filesystem::path> config_file;
     std::string log_level = "info";
 
@@ -58,5 +58,15 @@ struct HostOptions {
     std::vector<std::string> arguments;
     std::string config_text;
 };
+
+// "a, b" for log lines and messages.
+inline std::string plugins_dirs_text(const HostOptions& o)
+{
+    std::string text;
+    for (const auto& dir : o.plugins_dirs) {
+        text += (text.empty() ? "" : ", ") + dir.string();
+    }
+    return text;
+}
 
 } // namespace ava::runtime

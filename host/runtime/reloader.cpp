@@ -36,7 +36,7 @@ std::vector<std::string> restart_only_changes(const HostOptions& a, const HostOp
         }
     };
     check(a.bind_address != b.bind_address, "bind");
-    check(a.plugins_dir != b.plugins_dir, "pluginsDir");
+    check(a.plugins_dirs != b.plugins_dirs, "pluginsDir");
     check(a.http_enabled != b.http_enabled, "http.enabled");
     check(a.http_port != b.http_port, "http.port");
     check(a.max_body_bytes != b.max_body_bytes, "http.maxBodyBytes");
@@ -72,12 +72,14 @@ Reloader::~Reloader() { stop(); }
 
 void Reloader::start()
 {
-    watch(plugin_watcher_, running_.plugins_dir,
-          {.wanted = [](const std::string& name) { return std::filesystem::path(name).extension() == ".so"; },
-           .settled = [this](const std::filesystem::path& file) { plugins_changed(plugins_.file_settled(file)); },
-           .vanished = [this](const std::filesystem::path& file) { plugins_changed(plugins_.file_vanished(file)); },
-           .overflow = [this] { plugins_changed(plugins_.rescan()); }},
-          "plugins");
+    for (const auto& folder : running_.plugins_dirs) {
+        watch(plugin_watchers_.emplace_back(), folder,
+              {.wanted = [](const std::string& name) { return std::filesystem::path(name).extension() == ".so"; },
+               .settled = [this](const std::filesystem::path& file) { plugins_changed(plugins_.file_settled(file)); },
+               .vanished = [this](const std::filesystem::path& file) { plugins_changed(plugins_.file_vanished(file)); },
+               .overflow = [this] { plugins_changed(plugins_.rescan()); }},
+              "plugins");
+    }
     if (running_.config_file) {
         // Any name in the folder: a symlink swap (a Kubernetes ConfigMap) changes the file under another name.
         const auto on_change = [this](const std::filesystem::path&) { config_folder_changed(); };
@@ -139,7 +141,7 @@ ReloadReport Reloader::reload()
 
 ReloadReport Reloader::reload_now(std::string_view trigger)
 {
-    spdlog::info("{}: rescanning {}{}", trigger, running_.plugins_dir.string(),
+    spdlog::info("{}: rescanning {}{}", trigger, plugins_dirs_text(running_),
                  running_.config_file ? " and re-reading " + running_.config_file->string() : std::string());
     ReloadReport report;
     // Plugins first, so new routes may name an analyzer that arrived together with them.

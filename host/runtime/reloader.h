@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -76,7 +77,7 @@ private:
     boost::asio::signal_set hangup_;
     boost::asio::steady_timer reap_timer_;
     bool reap_scheduled_ = false;
-    std::optional<loading::FolderWatcher> plugin_watcher_; // after io_: destroyed while it still exists
+    std::list<std::optional<loading::FolderWatcher>> plugin_watchers_; // one per folder; after io_: destroyed while it still exists
     std::optional<loading::FolderWatcher> config_watcher_;
     std::thread thread_;
 };
