@@ -124,7 +124,10 @@ typedef struct ava_inference_meta {
     uint32_t attribute_count;
 } ava_inference_meta;
 
-/* Host-provided callbacks, one call per inference. Confidence < 0 means "no confidence". */
+/* Host-provided callbacks, one call per inference. Give classifications and entities a meaningful
+ * confidence in 0..1 (1.0 where the analyzer is certain by construction): pipeline clients in the field
+ * read it unconditionally. A confidence < 0 on a classification or entity tag is sent as 1.0 (the analyzer
+ * asserts the tag); on an attribute it means "no confidence" and none is sent. */
 typedef struct ava_result_sink {
     uint32_t struct_size;
     void* context;

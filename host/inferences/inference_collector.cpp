@@ -99,6 +99,10 @@ std::optional<float> confidence_of(float value)
     return std::min(value, 1.0f);
 }
 
+// Tags always carry a confidence: clients in the field (Intel's) crash on a classification without one, and
+// proto3 would send an absent one as 0, "certainly not". A plugin that gives none asserts the tag.
+float tag_confidence_of(float value) { return confidence_of(value).value_or(1.0f); }
+
 Box box_of(const ava_box& b)
 {
     Box box{unit(b.l, "box.l"), unit(b.t, "box.t"), unit(b.w, "box.w"), unit(b.h, "box.h")};
@@ -249,7 +253,7 @@ ava_status InferenceCollector::on_classification(void* context, const ava_infere
                                                  float confidence) noexcept
 {
     return self(context).add(meta, [&](Intake& in) {
-        return Classification{in.text(value, "classification value"), confidence_of(confidence)};
+        return Classification{in.text(value, "classification value"), tag_confidence_of(confidence)};
     });
 }
 
@@ -258,7 +262,7 @@ ava_status InferenceCollector::on_entity(void* context, const ava_inference_meta
 {
     return self(context).add(meta, [&](Intake& in) {
         auto entity_tag = in.text(tag, "entity tag");
-        return Entity{std::move(entity_tag), confidence_of(confidence), box_of(box), in.optional_text(id, "entity id")};
+        return Entity{std::move(entity_tag), tag_confidence_of(confidence), box_of(box), in.optional_text(id, "entity id")};
     });
 }
 

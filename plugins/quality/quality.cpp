@@ -32,6 +32,14 @@
 
 namespace {
 
+// How sure a threshold decision is, from how far the measure lies from the threshold, in octaves: on it
+// 0.5, twice or half of it ~0.88, four times ~0.98.
+float certainty(double measure, double threshold)
+{
+    const double octaves = std::abs(std::log2(std::max(measure, 1e-6) / std::max(threshold, 1e-6)));
+    return static_cast<float>(1.0 / (1.0 + std::exp(-2.0 * octaves)));
+}
+
 using ava::plugin::Error;
 
 // BRISQUE's features need a few pyramid levels of 7x7 windows; below this it has nothing to measure.
@@ -120,9 +128,7 @@ private:
         cv::meanStdDev(laplacian, mean, stddev);
         const double variance = stddev[0] * stddev[0];
         const bool blurred = variance < settings_.blur_threshold;
-        // How far from the threshold, in octaves: twice or half the threshold gives ~0.88.
-        const double octaves = std::abs(std::log2(std::max(variance, 1e-6) / std::max(settings_.blur_threshold, 1e-6)));
-        const auto confidence = static_cast<float>(1.0 / (1.0 + std::exp(-2.0 * octaves)));
+        const auto confidence = certainty(variance, settings_.blur_threshold);
         ava::common::Meta meta("sharpness");
         meta.attribute("laplacianVariance", variance);
         out.classification(blurred ? "blurred" : "sharp", confidence, meta.get());
@@ -135,14 +141,22 @@ private:
         const double dark = static_cast<double>(cv::countNonZero(gray <= dark_level)) / total;
         const double bright = static_cast<double>(cv::countNonZero(gray >= bright_level)) / total;
         const char* value = "normal";
+        float confidence = 0;
         if (mean < settings_.dark_mean || dark > settings_.clip_fraction) {
-            value = "underexposed";
+            value = "underexposed"; // as sure as the clearest of the reasons
+            confidence = std::max(mean < settings_.dark_mean ? certainty(mean, settings_.dark_mean) : 0.0F,
+                                  dark > settings_.clip_fraction ? certainty(dark, settings_.clip_fraction) : 0.0F);
         } else if (mean > settings_.bright_mean || bright > settings_.clip_fraction) {
             value = "overexposed";
+            confidence = std::max(mean > settings_.bright_mean ? certainty(mean, settings_.bright_mean) : 0.0F,
+                                  bright > settings_.clip_fraction ? certainty(bright, settings_.clip_fraction) : 0.0F);
+        } else { // as sure as the closest call
+            confidence = std::min({certainty(mean, settings_.dark_mean), certainty(mean, settings_.bright_mean),
+                                   certainty(dark, settings_.clip_fraction), certainty(bright, settings_.clip_fraction)});
         }
         ava::common::Meta meta("exposure");
         meta.attribute("meanLevel", mean).attribute("darkShare", dark).attribute("brightShare", bright);
-        out.classification(value, -1.0F, meta.get());
+        out.classification(value, confidence, meta.get());
     }
 
     void quality(const cv::Mat& gray, ava::plugin::Results& out) const
@@ -154,7 +168,8 @@ private:
         }
         ava::common::Meta meta("quality");
         meta.attribute("brisque", score);
-        out.classification(score > settings_.brisque_threshold ? "poor" : "good", -1.0F, meta.get());
+        out.classification(score > settings_.brisque_threshold ? "poor" : "good",
+                           certainty(score, settings_.brisque_threshold), meta.get());
     }
 
     std::shared_ptr<Brisques> brisques_;

@@ -31,8 +31,12 @@ TEST(QualityPlugin, SharpFrameIsSharpNormalAndGood)
     EXPECT_GT(std::stod(sharpness.attributes.at("laplacianVariance")), 300.0);
     EXPECT_GT(sharpness.confidence, 0.9F);
     EXPECT_EQ(the(results, "exposure").value, "normal");
+    // Every classification carries a real confidence (clients in the field read it unconditionally).
+    EXPECT_GE(the(results, "exposure").confidence, 0.5F);
+    EXPECT_LE(the(results, "exposure").confidence, 1.0F);
     const auto quality = the(results, "quality");
     EXPECT_EQ(quality.value, "good");
+    EXPECT_GT(quality.confidence, 0.5F); // 28.6 against a threshold of 40
     EXPECT_LT(std::stod(quality.attributes.at("brisque")), 35.0); // measured 28.6; "poor" starts at 40
 }
 
@@ -66,6 +70,7 @@ TEST(QualityPlugin, DarkAndBlownOutCopiesAreBadlyExposed)
     auto session = instance.open();
     const auto d = session->process(dark);
     EXPECT_EQ(the(d, "exposure").value, "underexposed");
+    EXPECT_GT(the(d, "exposure").confidence, 0.8F); // mean ~24 against 40, and most pixels clipped dark
     EXPECT_LT(std::stod(the(d, "exposure").attributes.at("meanLevel")), 40.0);
     const auto b = session->process(bright);
     EXPECT_EQ(the(b, "exposure").value, "overexposed");

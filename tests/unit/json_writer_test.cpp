@@ -171,5 +171,19 @@ TEST(InferenceCollector, RefusedEmitsAreNotCounted)
     EXPECT_EQ(collector.take().size(), 0u);
 }
 
+// A tag without a confidence (< 0 in the ABI) goes out as 1.0: Intel's HTTP client crashes on a
+// classification without one, and proto3 would say 0.
+TEST(InferenceCollector, TagsWithoutConfidenceAreSentAsCertain)
+{
+    InferenceCollector collector;
+    const auto& sink = collector.sink();
+    ASSERT_EQ(sink.classification(sink.context, nullptr, "normal", -1.0f), AVA_STATUS_OK);
+    const ava_box box{0.1f, 0.1f, 0.2f, 0.2f};
+    ASSERT_EQ(sink.entity(sink.context, nullptr, "person", -1.0f, box, nullptr), AVA_STATUS_OK);
+    const auto json = to_json(collector.take());
+    EXPECT_NE(json.find(R"({"value":"normal","confidence":1.0})"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"({"value":"person","confidence":1.0})"), std::string::npos) << json;
+}
+
 } // namespace
 } // namespace ava::inferences
