@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +22,24 @@
 namespace ava::runtime {
 
 namespace po = boost::program_options;
+
+namespace {
+
+// Installed, the host serves AVA_DEFAULT_PLUGINS_DIR (from the install prefix). Run from its build tree
+// (<build>/host/ava-extension-host), it serves the plugins built next to it, found from its own location,
+// so no path of the build machine is compiled into the binary.
+std::filesystem::path default_plugins_dir()
+{
+    std::error_code ec;
+    const auto build = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path();
+    if (!ec && std::filesystem::exists(build / "CMakeCache.txt", ec) &&
+        std::filesystem::is_directory(build / "plugins-out", ec)) {
+        return build / "plugins-out";
+    }
+    return AVA_DEFAULT_PLUGINS_DIR;
+}
+
+} // namespace
 
 CommandLine parse_command_line(int argc, const char* const argv[])
 {
@@ -43,7 +62,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("grpc-port", po::value<unsigned>(), "gRPC extension port (default 5001; 0 = pick a free port)")
         ("no-http", "do not serve HTTP")
         ("no-grpc", "do not serve gRPC")
-        ("plugins-dir", po::value<std::vector<std::string>>(), "folder of analyzer plugins (*.so); repeat for several, earlier ones win a name (default: " AVA_DEFAULT_PLUGINS_DIR ")")
+        ("plugins-dir", po::value<std::vector<std::string>>(), "folder of analyzer plugins (*.so); repeat for several, earlier ones win a name (default: " AVA_DEFAULT_PLUGINS_DIR "; in a build tree: <build>/plugins-out)")
         ("health-check", po::value<std::string>(), "GET this URL (e.g. http://127.0.0.1:8080/healthz) and exit 0 on 200, 1 otherwise (container HEALTHCHECK)")
         ("log-level", po::value<std::string>(), "trace, debug, info, warn, error, critical, off (default info)")
         ("workers", po::value<unsigned>(), "frame worker threads (default: one per core)")
@@ -88,7 +107,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     }
 
     HostOptions& o = result.options;
-    o.plugins_dirs = {AVA_DEFAULT_PLUGINS_DIR};
+    o.plugins_dirs = {default_plugins_dir()};
     o.arguments = arguments;
     if (vm.count("check-config") != 0U) {
         result.check_config_only = true;

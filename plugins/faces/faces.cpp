@@ -7,8 +7,9 @@
 //   min_neighbors  1..50, default 5: Haar detections that must overlap to count as a face (haar only).
 //   model_path     file of the configured model (configuration only: a caller must not pick server files).
 //                  Default for blazeface, file face_detection_back_256x256_barracuda.onnx (scripts/fetch-models.sh
-//                  fetches it) in the first folder that has it: $AVA_MODELS_DIR, the build's AVA_MODELS_DIR
-//                  (the installed models folder in packages), the source tree's .cache/models;
+//                  fetches it) in the first folder that has it: $AVA_MODELS_DIR, the installed models folder
+//                  (<prefix>/share/ava-extension-host/models, from the install prefix), and in a build tree
+//                  the build's ava-build-models link (found from the running executable, see below);
 //                  for haar: opencv-data's haarcascade_frontalface_default.xml.
 // A stream choosing the other model than the configuration gets that model from its default file.
 //
@@ -34,6 +35,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <tuple>
 
@@ -347,15 +349,30 @@ private:
     mutable ava::common::Pool<cv::CascadeClassifier> cascades_;
 };
 
+// In a build tree, the models folder scripts/fetch-models.sh fills: CMake links <build>/ava-build-models to it.
+// Found from the running program (the host, or a test, both under the build folder), so no path of the build
+// machine is compiled into the plugin: an installed plugin never reads from where it was built.
+std::optional<std::filesystem::path> build_tree_models_dir()
+{
+    std::error_code ec;
+    auto dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+    for (int up = 0; !ec && up < 4 && dir.has_relative_path(); ++up, dir = dir.parent_path()) {
+        if (std::filesystem::exists(dir / "CMakeCache.txt", ec) && std::filesystem::is_directory(dir / "ava-build-models", ec)) {
+            return dir / "ava-build-models";
+        }
+    }
+    return std::nullopt;
+}
+
 std::string blazeface_default_path()
 {
     std::vector<std::string> tried;
     if (const char* dir = std::getenv("AVA_MODELS_DIR"); dir != nullptr && *dir != '\0') {
         tried.push_back((std::filesystem::path(dir) / blazeface_file).string());
     }
-    tried.push_back((std::filesystem::path(AVA_DEFAULT_MODELS_DIR) / blazeface_file).string());
-    if (std::string_view(AVA_SOURCE_MODELS_DIR) != AVA_DEFAULT_MODELS_DIR) {
-        tried.push_back((std::filesystem::path(AVA_SOURCE_MODELS_DIR) / blazeface_file).string());
+    tried.push_back((std::filesystem::path(AVA_INSTALLED_MODELS_DIR) / blazeface_file).string());
+    if (const auto build_tree = build_tree_models_dir()) {
+        tried.push_back((*build_tree / blazeface_file).string());
     }
     for (const auto& path : tried) {
         std::error_code ec;
