@@ -299,6 +299,7 @@ void MediaStream::accept_sample(std::size_t message_bytes)
     last_client_sequence_ = message.sequence_number();
     s.state = Slot::State::queued;
     s.message_bytes = message.media_sample().has_content_bytes() ? message_bytes : 0;
+    last_message_bytes_ = s.message_bytes;
     if (!reserve_memory(s)) {
         s.state = Slot::State::awaiting_budget; // analysed once it fits; nothing more is read meanwhile
         awaiting_budget_ = true;
@@ -477,8 +478,16 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     // Read the next sample only into a free slot: a full window is the back-pressure.
     if (handshaken_ && !reading_ && !read_closed_ && !cancelled_ && !draining_ && !failure_ && !sample_failed_ &&
         !awaiting_budget_ && tail_ - head_ < window) {
-        reading_ = true;
-        a.read = &slot(tail_).request;
+        // Nor while the budget has no room for another sample like the last: the sender waits, not our heap.
+        // Checked, not held: a read pending on an idle sender must not keep others' frames out.
+        if (last_message_bytes_ == 0 || services_.workers.memory().try_reserve(last_message_bytes_)) {
+            reading_ = true;
+            a.read = &slot(tail_).request;
+        } else if (!alarm_pending_) {
+            alarm_pending_ = true;
+            a.arm_alarm = true;
+            a.alarm_after = budget_retry;
+        }
     }
     if (a.empty() && holds_ == 0 && analysing_ == 0 && !writing_ && !alarm_pending_) {
         const bool head_failed = head_ < tail_ && slot(head_).state == Slot::State::failed;

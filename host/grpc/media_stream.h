@@ -153,6 +153,7 @@ private:
     bool alarm_pending_ = false;
     bool sample_failed_ = false; // a sample could not be analysed: the stream ends after acking those before it
     bool awaiting_budget_ = false; // the last sample read waits for room in the memory budget: read no more
+    std::size_t last_message_bytes_ = 0; // of the last sample read (0: shared memory), to guess the next
     int holds_ = 0; // threads between deciding an action and starting it, or running the handshake: the
                     // stream must not finish (and be freed) under them
     std::optional<grpc::Status> failure_;
