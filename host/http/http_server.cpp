@@ -29,10 +29,15 @@ class HttpSession : public HttpServer::Connection, public std::enable_shared_fro
 public:
     template <typename... StreamArgs>
     HttpSession(const RequestHandler& handler, runtime::FrameWorkers& workers, HttpServer::Limits limits,
-                std::shared_ptr<HttpServer::Connections> connections, StreamArgs&&... stream_args)
+                std::shared_ptr<HttpServer::Connections> connections, std::shared_ptr<RequestLog> log,
+                StreamArgs&&... stream_args)
         : stream_(std::forward<StreamArgs>(stream_args)...), request_timer_(stream_.get_executor()),
-          handler_(handler), workers_(workers), limits_(limits), connections_(std::move(connections))
+          handler_(handler), workers_(workers), limits_(limits), connections_(std::move(connections)),
+          log_(std::move(log))
     {
+        beast::error_code ec;
+        const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+        peer_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
     }
     ~HttpSession() override
     {
@@ -145,11 +150,16 @@ private:
     void on_header(beast::error_code ec)
     {
         idle_ = false;
+        current_ = {};
         if (ec) {
             request_timer_.cancel();
             return on_error(ec);
         }
         const auto& header = parser_->get();
+        current_.started = std::chrono::steady_clock::now();
+        current_.method = header.method_string();
+        current_.target = header.target();
+        current_.request_id = header["x-ms-client-request-id"];
         // Room for the body in the host's budget, before any of it is read: many clients each sending a big
         // body must not add up to more memory than the host has.
         const std::size_t body_bytes = parser_->content_length() ? static_cast<std::size_t>(*parser_->content_length())
@@ -199,6 +209,7 @@ private:
             return on_error(ec);
         }
         auto request = std::make_shared<Request>(parser_->release());
+        current_.body_bytes = request->body().size();
         if (auto response = handler_.answer_directly(*request)) {
             return write(std::move(*response));
         }
@@ -260,6 +271,15 @@ private:
             response.find(beast::http::field::retry_after) == response.end()) {
             response.set(beast::http::field::retry_after, std::to_string(limits_.retry_after_seconds));
         }
+        log_->record({.method = current_.method.empty() ? std::string_view("-") : current_.method,
+                      .target = current_.target.empty() ? std::string_view("-") : current_.target,
+                      .request_id = current_.request_id,
+                      .peer = peer_,
+                      .status = response.result_int(),
+                      .body_bytes = current_.body_bytes,
+                      .took = current_.started == std::chrono::steady_clock::time_point{}
+                                  ? std::chrono::steady_clock::duration{}
+                                  : std::chrono::steady_clock::now() - current_.started});
         auto owned = std::make_shared<Response>(std::move(response));
         beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
         beast::http::async_write(stream_, *owned,
@@ -314,6 +334,15 @@ private:
     runtime::FrameWorkers& workers_;
     HttpServer::Limits limits_;
     std::shared_ptr<HttpServer::Connections> connections_;
+    std::shared_ptr<RequestLog> log_;
+    std::string peer_;
+    struct Current { // the request being answered, for its log line
+        std::string method;
+        std::string target;
+        std::string request_id;
+        std::size_t body_bytes = 0;
+        std::chrono::steady_clock::time_point started{};
+    } current_;
     HttpServer::Connections::Handle handle_{};
     bool registered_ = false;
 };
@@ -368,6 +397,7 @@ HttpServer::HttpServer(net::io_context& io, const runtime::HostOptions& options,
     : io_(io), options_(options), handler_(handler), workers_(workers), acceptor_(net::make_strand(io)),
       limits_{options.max_body_bytes, options.request_timeout, options.retry_after_seconds},
       max_connections_(options.max_connections), connections_(std::make_shared<Connections>()),
+      request_log_(std::make_shared<RequestLog>()),
       accept_retry_(acceptor_.get_executor())
 {
     if (options.http_tls.enabled()) {
@@ -462,10 +492,11 @@ void HttpServer::accepted(tcp::socket socket)
     socket.set_option(tcp::no_delay(true), ignored);
     if (tls_) {
         std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(handler_, workers_, limits_, connections_,
-                                                                            std::move(socket), *tls_)
+                                                                            request_log_, std::move(socket), *tls_)
             ->run();
     } else {
-        std::make_shared<HttpSession<beast::tcp_stream>>(handler_, workers_, limits_, connections_, std::move(socket))
+        std::make_shared<HttpSession<beast::tcp_stream>>(handler_, workers_, limits_, connections_, request_log_,
+                                                         std::move(socket))
             ->run();
     }
 }

@@ -3,6 +3,7 @@
 // async I/O on the host's io_context; decode and analysis run on FrameWorkers, never on I/O threads.
 
 #include "request_handler.h"
+#include "request_log.h"
 
 #include "runtime/frame_workers.h"
 #include "runtime/host_options.h"
@@ -76,6 +77,7 @@ private:
     Limits limits_;
     std::size_t max_connections_;
     std::shared_ptr<Connections> connections_; // shared: sessions may outlive the server by a moment
+    std::shared_ptr<RequestLog> request_log_;
     boost::asio::steady_timer accept_retry_;
     std::chrono::steady_clock::time_point last_accept_warning_{};
     std::uint64_t accept_failures_unlogged_ = 0;

@@ -204,6 +204,34 @@ TEST_F(AnalyzersOverHttp, MotionNeedsAStreamSoOneRequestReportsNothing)
     EXPECT_EQ(reply.status, 204) << reply.body;
 }
 
+// Intel's clients name their stream (?stream-id=): its frames share one analyzer session, so motion works
+// over HTTP as over gRPC; an empty POST ends the stream (204) and the next frame starts a new session.
+TEST_F(AnalyzersOverHttp, MotionWorksOverHttpWhenRequestsNameTheirStream)
+{
+    const auto& frames = vtest_walking();
+    int with_motion = 0;
+    for (const auto& frame : frames) {
+        const auto reply = post("/motion?stream-id=courtyard", frame);
+        ASSERT_TRUE(reply.status == 200 || reply.status == 204) << reply.status << " " << reply.body;
+        if (reply.status == 200) {
+            const auto found = ok(reply);
+            with_motion += found.empty() ? 0 : 1;
+            for (const auto& inference : found) {
+                EXPECT_EQ(inference.kind, "motion");
+            }
+        }
+    }
+    // People walk through every frame of 0..50: once the background model has settled, motion is found.
+    EXPECT_GT(with_motion, static_cast<int>(frames.size()) / 3);
+    // Another stream is another session: its first frame has no background yet.
+    EXPECT_EQ(post("/motion?stream-id=other-camera", frames.back()).status, 204);
+    // The client ends the stream with an empty POST; the next frame starts over.
+    EXPECT_EQ(post("/motion?stream-id=courtyard", "image/x-raw", "").status, 204);
+    EXPECT_EQ(post("/motion?stream-id=courtyard", frames.back()).status, 204);
+    // Without a stream identity an empty body is still an error.
+    expect_bad_request(post("/motion", "image/x-raw", ""), "empty body");
+}
+
 TEST_F(AnalyzersOverHttp, BadParametersAreClearBadRequests)
 {
     const cv::Mat frame(120, 160, CV_8UC3, cv::Scalar(10, 20, 30));

@@ -86,7 +86,19 @@ tcp::socket connect_to(net::io_context& io, std::uint16_t port)
     return socket;
 }
 
-// What the server sends within `wait` (until it closes, or the wait passes).
+// Whether `received` holds a whole response (status line, header, and Content-Length bytes of body).
+bool complete_response(const std::string& received)
+{
+    const auto end = received.find("\r\n\r\n");
+    if (end == std::string::npos) {
+        return false;
+    }
+    const auto length_at = received.find("Content-Length: ");
+    const std::size_t length = length_at < end ? std::stoul(received.substr(length_at + 16)) : 0;
+    return received.size() >= end + 4 + length;
+}
+
+// What the server sends within `wait`: until it closes, the wait passes, or one whole response is in.
 std::string read_for(tcp::socket& socket, std::chrono::milliseconds wait)
 {
     std::string received;
@@ -97,6 +109,9 @@ std::string read_for(tcp::socket& socket, std::chrono::milliseconds wait)
         boost::system::error_code ec;
         const auto n = socket.read_some(net::buffer(chunk), ec);
         received.append(chunk, n);
+        if (complete_response(received)) {
+            break;
+        }
         if (ec == net::error::would_block) {
             std::this_thread::sleep_for(5ms);
         } else if (ec) {
@@ -251,24 +266,24 @@ TEST(HttpHardening, ExpectContinueIsAnsweredAtOnce)
         net::write(socket, net::buffer("POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
                                        "Content-Type: image/jpeg\r\nExpect: 100-continue\r\nContent-Length: " +
                                        std::to_string(jpeg.size()) + "\r\n\r\n"));
-        const auto interim = read_for(socket, 300ms);
+        const auto interim = read_for(socket, 3s);
         EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
         net::write(socket, net::buffer(jpeg));
-        const auto final_answer = read_for(socket, 2s);
+        const auto final_answer = read_for(socket, 3s);
         EXPECT_EQ(final_answer.rfind("HTTP/1.1 200", 0), 0u) << final_answer.substr(0, 300);
     }
     {
         auto socket = connect_to(io, host.http_port());
         net::write(socket, net::buffer("POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
                                        "Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n"));
-        const auto refusal = read_for(socket, 500ms);
+        const auto refusal = read_for(socket, 3s);
         EXPECT_EQ(refusal.rfind("HTTP/1.1 401", 0), 0u) << refusal;
     }
     {
         auto socket = connect_to(io, host.http_port());
         net::write(socket, net::buffer("POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
                                        "Content-Type: text/plain\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n"));
-        const auto refusal = read_for(socket, 500ms);
+        const auto refusal = read_for(socket, 3s);
         EXPECT_EQ(refusal.rfind("HTTP/1.1 400", 0), 0u) << refusal;
         EXPECT_NE(refusal.find("unsupported Content-Type"), std::string::npos) << refusal;
     }
