@@ -144,7 +144,7 @@ FrameFormat frame_format_of(const contract::MediaDescriptor& media)
 }
 
 frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& format,
-                       const frames::SharedMemoryMapping* mapping)
+                       const frames::SharedMemoryMapping* mapping, runtime::MemoryBudget* budget)
 {
     std::span<const std::uint8_t> bytes;
     switch (sample.content_case()) {
@@ -161,7 +161,7 @@ frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& f
     default:
         throw frames::FrameError("the sample carries no content (neither content_bytes nor content_reference)");
     }
-    frames::Frame frame = format.image ? frames::decode_image(bytes, *format.image) : frames::wrap_raw(bytes, format.raw);
+    frames::Frame frame = format.image ? frames::decode_image(bytes, *format.image, budget) : frames::wrap_raw(bytes, format.raw);
     // The analyzer's session was opened for the described size and may rely on it.
     if (format.image && format.width != 0 &&
         (frame.image.cols != static_cast<int>(format.width) || frame.image.rows != static_cast<int>(format.height))) {

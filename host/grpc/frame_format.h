@@ -31,9 +31,10 @@ FrameFormat frame_format_of(const contract::MediaDescriptor& media);
 std::optional<frames::RawPixelFormat> raw_pixel_format_of(int pixel_format);
 
 // The frame a sample carries. `mapping` is the stream's shared memory (null when it has none). The Frame
-// may point into the sample's bytes or the mapping: keep both alive while it is in use.
-// Throws FrameError (bad content) — the caller says which sample.
+// may point into the sample's bytes or the mapping: keep both alive while it is in use. A decoded image's
+// pixels are reserved from `budget` (null: none) for as long as the Frame lives.
+// Throws FrameError (bad content) — the caller says which sample — or FrameBudgetExceeded.
 frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& format,
-                       const frames::SharedMemoryMapping* mapping);
+                       const frames::SharedMemoryMapping* mapping, runtime::MemoryBudget* budget = nullptr);
 
 } // namespace ava::grpc_frontend

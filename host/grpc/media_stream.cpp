@@ -329,7 +329,8 @@ void MediaStream::analyse(Slot& s)
     const auto started = std::chrono::steady_clock::now();
     try {
         const auto& sample = s.request.media_sample();
-        const frames::Frame frame = frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr);
+        const frames::Frame frame =
+            frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr, &services_.workers.memory());
         const auto inferences = session_->process(frame);
         // The frame (and so any view into shared memory) is done with before the ack can be sent.
         auto& reply = *s.reply.mutable_media_sample();
@@ -338,6 +339,9 @@ void MediaStream::analyse(Slot& s)
         s.reply.set_ack_sequence_number(sequence);
     } catch (const frames::FrameError& e) {
         error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
+    } catch (const frames::FrameBudgetExceeded& e) {
+        error = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
     } catch (const loading::AnalyzerError& e) {
         error = grpc::Status(e.is_callers_fault() ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::INTERNAL,
