@@ -30,8 +30,18 @@ model="$root/.cache/models/face_detection_back_256x256_barracuda.onnx"
 [[ -s "$model" ]] || { echo "build-deb: $model is missing" >&2; exit 1; }
 
 echo "build-deb: configuring $build"
+# Debian's hardening flags (dpkg-buildflags, all features: fortify, stack protector, relro + bindnow), and
+# -ffile-prefix-map: __FILE__ (OpenCV's CV_Assert, logging macros) and debug paths name files relative to the
+# source tree, so no installed file carries this machine's paths (scripts/deb-test.sh checks).
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+prefix_map="-ffile-prefix-map=$root/=./"
+cflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS) $prefix_map"
+cxxflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CXXFLAGS) $prefix_map"
+ldflags=$(dpkg-buildflags --get LDFLAGS)
+cflags=${cflags//-g /} cxxflags=${cxxflags//-g /} # no debug info: CPack strips it anyway, and it slows the build
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DAVA_BUILD_TESTS=OFF -DAVA_BUILD_BENCH=OFF
+  -DAVA_BUILD_TESTS=OFF -DAVA_BUILD_BENCH=OFF -DCMAKE_C_FLAGS="$cflags" -DCMAKE_CXX_FLAGS="$cxxflags" \
+  -DCMAKE_EXE_LINKER_FLAGS="$ldflags" -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" -DCMAKE_MODULE_LINKER_FLAGS="$ldflags"
 echo "build-deb: building (the only build; Ninja prints [done/total])"
 cmake --build "$build" --parallel "${AVA_JOBS:-$(nproc)}"
 echo "build-deb: packaging"

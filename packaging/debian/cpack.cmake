@@ -18,12 +18,13 @@ set(CPACK_PACKAGE_NAME ava-extension-host)
 set(CPACK_PACKAGE_VENDOR "ava-extension-host contributors")
 set(CPACK_PACKAGE_CONTACT "ava-extension-host maintainers <maintainers@example.com>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Plugin-hosting extension runtime for live video analytics (AVA HTTP/gRPC)")
-set(CPACK_PACKAGE_DESCRIPTION "One hardened host process for live video analytics extensions: video\n\
-pipelines (Azure Video Analyzer / Live Video Analytics style) send frames over\n\
-the HTTP or gRPC extension protocol; the host decodes them once, routes each\n\
-frame to an analyzer plugin and answers with inferences in the AVA schema.\n\
-Bundled analyzers: colour intensity, faces (BlazeFace), people, motion, quality.")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}\n${CPACK_PACKAGE_DESCRIPTION}")
+# The synopsis is CPACK_PACKAGE_DESCRIPTION_SUMMARY; the extended description, lines under 80 characters:
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "One hardened host process for live video analytics extensions: video
+pipelines (Azure Video Analyzer / Live Video Analytics style) send frames
+over the HTTP or gRPC extension protocol; the host decodes them once, routes
+each frame to an analyzer plugin and answers with inferences in the AVA
+schema. Bundled analyzers: colour intensity, faces (BlazeFace), people,
+motion, quality.")
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION video)
