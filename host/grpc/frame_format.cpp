@@ -144,7 +144,8 @@ FrameFormat frame_format_of(const contract::MediaDescriptor& media)
 }
 
 frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& format,
-                       const frames::SharedMemoryMapping* mapping, runtime::MemoryBudget* budget)
+                       const frames::SharedMemoryMapping* mapping, runtime::MemoryBudget* budget,
+                       bool* longer_reference)
 {
     std::span<const std::uint8_t> bytes;
     switch (sample.content_case()) {
@@ -156,7 +157,19 @@ frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& f
             throw frames::FrameError("content_reference, but the stream's descriptor set up no shared memory "
                                      "(shared_memory_buffer_transfer_properties)");
         }
+        // The whole reference must lie in the mapping, even the part we do not read.
         bytes = mapping->slice(sample.content_reference().address_offset(), sample.content_reference().length_bytes());
+        if (!format.image) {
+            const auto stride = format.raw.stride != 0 ? format.raw.stride
+                                                       : frames::min_row_bytes(format.raw.format, format.raw.width);
+            const auto expected = frames::frame_bytes(format.raw.format, format.raw.width, format.raw.height, stride);
+            if (bytes.size() > expected) {
+                bytes = bytes.first(static_cast<std::size_t>(expected));
+                if (longer_reference != nullptr) {
+                    *longer_reference = true;
+                }
+            }
+        }
         break;
     default:
         throw frames::FrameError("the sample carries no content (neither content_bytes nor content_reference)");

@@ -33,8 +33,11 @@ std::optional<frames::RawPixelFormat> raw_pixel_format_of(int pixel_format);
 // The frame a sample carries. `mapping` is the stream's shared memory (null when it has none). The Frame
 // may point into the sample's bytes or the mapping: keep both alive while it is in use. A decoded image's
 // pixels are reserved from `budget` (null: none) for as long as the Frame lives.
+// A RAW shared-memory reference longer than the frame is read for exactly the frame's bytes from its
+// offset (Intel's slot allocator sends one byte more), and `*longer_reference` (if given) is set.
 // Throws FrameError (bad content) — the caller says which sample — or FrameBudgetExceeded.
 frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& format,
-                       const frames::SharedMemoryMapping* mapping, runtime::MemoryBudget* budget = nullptr);
+                       const frames::SharedMemoryMapping* mapping, runtime::MemoryBudget* budget = nullptr,
+                       bool* longer_reference = nullptr);
 
 } // namespace ava::grpc_frontend

@@ -329,8 +329,14 @@ void MediaStream::analyse(Slot& s)
     const auto started = std::chrono::steady_clock::now();
     try {
         const auto& sample = s.request.media_sample();
-        const frames::Frame frame =
-            frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr, &services_.workers.memory());
+        bool longer_reference = false;
+        const frames::Frame frame = frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr,
+                                             &services_.workers.memory(), &longer_reference);
+        if (longer_reference && !said_longer_reference_.exchange(true)) {
+            spdlog::info("gRPC stream {}: content_reference length_bytes {} is longer than the frame ({}): reading "
+                         "the frame's bytes from its offset (said once per stream)",
+                         who(), sample.content_reference().length_bytes(), format_.describe());
+        }
         const auto inferences = session_->process(frame);
         // The frame (and so any view into shared memory) is done with before the ack can be sent.
         auto& reply = *s.reply.mutable_media_sample();

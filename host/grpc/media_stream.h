@@ -34,6 +34,7 @@
 #include <grpcpp/support/server_callback.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -139,6 +140,7 @@ private:
     std::optional<frames::SharedMemoryMapping> mapping_;
     std::unique_ptr<loading::AnalyzerSession> session_;
     std::size_t max_parallel_ = 1; // analyses of this stream at once (1 unless the plugin is fully concurrent)
+    std::atomic<bool> said_longer_reference_{false}; // a longer-than-the-frame reference is logged once
 
     std::mutex mutex_; // guards everything below
     bool handshaken_ = false;
