@@ -106,11 +106,21 @@ MediaStream::~MediaStream()
     // Close the analyzer stream and unmap the sender's memory now, then say so: an operator (and the
     // disconnect test) can tell the stream left nothing behind.
     const bool had_session = session_ != nullptr;
+    const bool had_mapping = mapping_.has_value();
     session_.reset();
     mapping_.reset();
     if (handshaken_) {
-        spdlog::info("gRPC stream {} closed after {} acknowledged frame(s){}", who(), frames_acked_,
-                     had_session ? ": analyzer session and shared memory released" : "");
+        // How it ended, in an operator's words: a clean end, the client leaving, or an error (whose side).
+        std::string how = "ended cleanly";
+        if (ending_.error_code() == grpc::StatusCode::CANCELLED) {
+            how = "cancelled by the client";
+        } else if (!ending_.ok()) {
+            how = std::string("ended with ") + grpc_status_name(ending_.error_code());
+        }
+        spdlog::info("gRPC stream {} {} after {} acknowledged frame(s){}", who(), how, frames_acked_,
+                     had_session ? (had_mapping ? ": analyzer session and shared memory released"
+                                                : ": analyzer session released")
+                                 : "");
     }
 }
 
@@ -532,6 +542,7 @@ void MediaStream::step(std::unique_lock<std::mutex>& lock, Inline may_run_inline
     for (;;) {
         Actions a = next_actions(may_run_inline);
         if (a.finish) {
+            ending_ = *a.finish;
             lock.unlock();
             Finish(*a.finish); // the last touch: OnDone may free this stream any time after
             return;

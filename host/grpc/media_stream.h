@@ -159,6 +159,7 @@ private:
     int holds_ = 0; // threads between deciding an action and starting it, or running the handshake: the
                     // stream must not finish (and be freed) under them
     std::optional<grpc::Status> failure_;
+    grpc::Status ending_; // the status the stream finished with, for its closing log line
     std::uint64_t head_ = 0;       // oldest sample not yet acknowledged
     std::uint64_t dispatched_ = 0; // next sample to hand to a worker
     std::uint64_t tail_ = 0;       // next slot to read into
