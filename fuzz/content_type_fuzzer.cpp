@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     namespace http = boost::beast::http;
     auto& env = ava::fuzz::environment();
-    static const ava::http::RequestHandler handler(*env.router, *env.admin, {}, env.memory);
+    static const ava::http::RequestHandler handler(*env.router, *env.admin, {}, env.memory, {}, env.readiness);
 
     const auto* end = data + size;
     const auto* newline = std::find(data, end, static_cast<std::uint8_t>('\n'));

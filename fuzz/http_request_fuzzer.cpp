@@ -40,9 +40,10 @@ void check_response(const ava::http::Response& response)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     auto& env = ava::fuzz::environment();
-    static const ava::http::RequestHandler open_handler(*env.router, *env.admin, {}, env.memory);
-    static const ava::http::RequestHandler guarded_handler(
-        *env.router, *env.admin, ava::security::Credentials{"ava", "secret", "token"}, env.memory);
+    static const ava::http::RequestHandler open_handler(*env.router, *env.admin, {}, env.memory, {}, env.readiness);
+    static const ava::http::RequestHandler guarded_handler(*env.router, *env.admin,
+                                                           ava::security::Credentials{"ava", "secret", "token"},
+                                                           env.memory, {}, env.readiness);
 
     // The server's parser settings (host/http/http_server.cpp), with a smaller body limit for speed.
     http::request_parser<http::vector_body<std::uint8_t>> parser;

@@ -72,6 +72,8 @@ Environment& environment()
         }
         e->router = std::make_unique<routing::Router>(e->registry, example_routes());
         e->admin = std::make_unique<FuzzAdmin>(*e->plugins);
+        e->readiness.http_bound = true;
+        e->readiness.grpc_bound = true;
         // The scratch folder is left behind only if the process dies: remove it on a normal exit.
         std::atexit([] {
             std::error_code ignored;

@@ -8,6 +8,7 @@
 #include "routing/router.h"
 #include "runtime/admin.h"
 #include "runtime/memory_budget.h"
+#include "runtime/readiness.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -48,6 +49,7 @@ struct Environment {
     std::unique_ptr<routing::Router> router;
     std::unique_ptr<FuzzAdmin> admin;
     runtime::MemoryBudget memory{512u << 20}; // the host's frame-bytes budget (limits.maxFrameBytesInFlight)
+    runtime::Readiness readiness;             // both front-ends "bound", not draining
 };
 
 // Built on first use, never destroyed (fuzzers exit without unwinding).
