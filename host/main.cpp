@@ -26,6 +26,8 @@ void keep_frame_buffers_in_the_heap()
 int main(int argc, char* argv[])
 {
     keep_frame_buffers_in_the_heap();
+    // One format from the first line on, configuration errors included.
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
     try {
         auto command_line = ava::runtime::parse_command_line(argc, argv);
         if (command_line.exit_message) {
@@ -40,7 +42,6 @@ int main(int argc, char* argv[])
         }
         auto& options = command_line.options;
         spdlog::set_level(spdlog::level::from_str(options.log_level));
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
         ava::runtime::Host host(options);
         host.load();
         if (command_line.check_config_only) {
@@ -50,6 +51,9 @@ int main(int argc, char* argv[])
         host.serve();
         spdlog::info("stopped");
         return 0;
+    } catch (const ava::runtime::UsageError& e) {
+        std::cerr << "ava-extension-host: " << e.what() << "\n";
+        return 2;
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return 1;

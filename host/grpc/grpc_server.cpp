@@ -3,6 +3,8 @@
 #include "media_stream.h"
 #include "stream_registry.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/resource_quota.h>
@@ -98,6 +100,10 @@ std::uint16_t GrpcServer::start()
 {
     const auto& options = impl_->options;
     const auto address = listen_address(options.bind_address, options.grpc_port);
+    // grpc.health.v1.Health (overall, and for the extension service: NOT_SERVING while draining) and server
+    // reflection, so standard gRPC tooling can probe, list and call the host.
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int bound_port = 0;
     builder.AddListeningPort(address, credentials_of(options.grpc_tls), &bound_port);
@@ -117,6 +123,9 @@ std::uint16_t GrpcServer::start()
         impl_->server.reset();
         throw std::runtime_error("cannot listen for gRPC on " + address + " (is the port in use, or the address wrong?)");
     }
+    if (auto* health = impl_->server->GetHealthCheckService()) {
+        health->SetServingStatus(contract::MediaGraphExtension::service_full_name(), true);
+    }
     return static_cast<std::uint16_t>(bound_port);
 }
 
@@ -128,6 +137,9 @@ void GrpcServer::stop()
     const auto open = impl_->registry.size();
     if (open != 0) {
         spdlog::info("gRPC: draining {} open stream(s)", open);
+    }
+    if (auto* health = impl_->server->GetHealthCheckService()) {
+        health->SetServingStatus(false); // every service, before the streams are told to go elsewhere
     }
     impl_->registry.drain_all();
     if (!impl_->registry.wait_until_empty(std::chrono::steady_clock::now() + shutdown_grace)) {

@@ -38,6 +38,9 @@ public:
         beast::error_code ec;
         const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
         peer_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
+        from_loopback_ = !ec && (remote.address().is_loopback() ||
+                                 (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped() &&
+                                  remote.address().to_v6().to_v4().is_loopback()));
     }
     ~HttpSession() override
     {
@@ -156,6 +159,10 @@ private:
             return on_error(ec);
         }
         const auto& header = parser_->get();
+        if (auto refused = handler_.check_origin(header, from_loopback_)) {
+            request_timer_.cancel();
+            return refuse(std::move(*refused));
+        }
         current_.started = std::chrono::steady_clock::now();
         current_.method = header.method_string();
         current_.target = header.target();
@@ -336,6 +343,7 @@ private:
     std::shared_ptr<HttpServer::Connections> connections_;
     std::shared_ptr<RequestLog> log_;
     std::string peer_;
+    bool from_loopback_ = false;
     struct Current { // the request being answered, for its log line
         std::string method;
         std::string target;

@@ -172,6 +172,8 @@ std::string_view code_of(beast_http::status status)
         return "BadRequest";
     case beast_http::status::unauthorized:
         return "Unauthorized";
+    case beast_http::status::forbidden:
+        return "Forbidden";
     case beast_http::status::not_found:
         return "NotFound";
     case beast_http::status::method_not_allowed:
@@ -268,8 +270,10 @@ void write_route_table(JsonWriter& w, const routing::RouteTable& table)
 } // namespace
 
 RequestHandler::RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
-                               runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits)
-    : router_(router), admin_(admin), credentials_(std::move(credentials)), memory_(memory), streams_(stream_limits)
+                               runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits,
+                               const runtime::Readiness& readiness)
+    : router_(router), admin_(admin), credentials_(std::move(credentials)), memory_(memory), streams_(stream_limits),
+      readiness_(readiness)
 {
 }
 
@@ -282,7 +286,7 @@ std::optional<Response> RequestHandler::check_header(const Request& request) con
 {
     const auto target = std::string_view(request.target());
     const auto path = target.substr(0, target.find('?'));
-    if (request.method() == beast_http::verb::get && path == "/healthz") {
+    if (request.method() == beast_http::verb::get && (path == "/healthz" || path == "/readyz")) {
         return std::nullopt;
     }
     if (!security::authorize(credentials_, std::string_view(request[beast_http::field::authorization]))) {
@@ -318,6 +322,17 @@ std::optional<Response> RequestHandler::check_header(const Request& request) con
     return std::nullopt;
 }
 
+std::optional<Response> RequestHandler::check_origin(const Request& request, bool from_loopback) const
+{
+    const auto target = std::string_view(request.target());
+    if (from_loopback || credentials_.required() || !target.starts_with("/admin/")) {
+        return std::nullopt;
+    }
+    return error(request, beast_http::status::forbidden,
+                 "admin endpoints are served to other machines only when credentials are configured "
+                 "(credentials.username/password or bearerToken); from this machine use 127.0.0.1");
+}
+
 std::optional<Response> RequestHandler::answer_directly(const Request& request) const
 {
     if (auto refused = check_header(request)) {
@@ -327,6 +342,9 @@ std::optional<Response> RequestHandler::answer_directly(const Request& request) 
     const auto path = target.substr(0, target.find('?'));
     if (request.method() == beast_http::verb::get && path == "/healthz") {
         return json_response(request, beast_http::status::ok, R"({"status":"ok"})");
+    }
+    if (request.method() == beast_http::verb::get && path == "/readyz") {
+        return readiness(request);
     }
     if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
         return listing(request);
@@ -446,6 +464,42 @@ Response RequestHandler::listing(const Request& request) const
     write_by_kind(w, "lastRefusals", counters.plugins.last_refusal, counters.last_config_refusal);
     w.EndObject();
     return json_response(request, beast_http::status::ok, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+Response RequestHandler::readiness(const Request& request) const
+{
+    std::vector<std::string> reasons;
+    if (readiness_.http_enabled && !readiness_.http_bound) {
+        reasons.emplace_back("the HTTP front-end is not bound yet");
+    }
+    if (readiness_.grpc_enabled && !readiness_.grpc_bound) {
+        reasons.emplace_back("the gRPC front-end is not bound yet");
+    }
+    if (readiness_.draining) {
+        reasons.emplace_back("draining: the host is shutting down");
+    }
+    const auto missing = router_.missing_analyzers();
+    for (const auto& name : missing) {
+        reasons.push_back("analyzer '" + name + "' named by the configuration is not loaded");
+    }
+    const auto counters = admin_.counters();
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    w.StartObject();
+    w.Key("ready");
+    w.Bool(reasons.empty());
+    w.Key("reasons");
+    write_strings(w, reasons);
+    w.Key("missingAnalyzers");
+    write_strings(w, missing);
+    // A configuration file refused on reload leaves the previous one serving: worth knowing, not unready.
+    w.Key("lastConfigRefusal");
+    write_optional(w, counters.last_config_refusal);
+    w.Key("lastPluginRefusal");
+    write_optional(w, counters.plugins.last_refusal);
+    w.EndObject();
+    return json_response(request, reasons.empty() ? beast_http::status::ok : beast_http::status::service_unavailable,
+                         std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 Response RequestHandler::reload(const Request& request) const

@@ -3,7 +3,9 @@
 //   POST <path>  image/jpeg|png|bmp|x-raw -> 200 {"inferences":[...]} | 204 | 400 | 404 | 500 | 503
 //   A request naming its stream (?stream-id=, or the live pipeline) shares the stream's analyzer session
 //   (stream_sessions.h); an empty POST naming its stream ends that session: 204.
-//   GET /healthz -> 200 {"status":"ok"}
+//   GET /healthz -> 200 {"status":"ok"}                       (alive; no credentials needed)
+//   GET /readyz  -> 200 | 503 {"ready":..., "reasons":[...]}   (front-ends bound, every configured
+//                   route's analyzer loaded, not draining; no credentials needed)
 // Admin endpoints (behind the same credentials as analysis, when credentials are configured):
 //   GET /analyzers      -> analyzers (active and draining versions), routes, reload and refusal counters
 //   POST /admin/reload  -> re-reads the configuration file and rescans the plugins folder; 200 when all of it
@@ -16,6 +18,7 @@
 #include "routing/router.h"
 #include "runtime/admin.h"
 #include "runtime/memory_budget.h"
+#include "runtime/readiness.h"
 #include "security/credentials.h"
 
 #include <boost/beast/http.hpp>
@@ -33,11 +36,16 @@ class RequestHandler {
 public:
     // Decoded pixels are reserved in `memory`, the host's frame-bytes budget.
     RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
-                   runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits);
+                   runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits,
+                   const runtime::Readiness& readiness);
 
     // The checks that need only the request's header (credentials, method, path, Content-Type), on the I/O
     // thread before the body is read: a response here refuses the request (answers `Expect: 100-continue`).
     std::optional<Response> check_header(const Request& header) const;
+
+    // Who may ask: without credentials configured, anything that changes the host's state (/admin/...) is
+    // only for clients on this machine (loopback). A response here refuses the request (403).
+    std::optional<Response> check_origin(const Request& header, bool from_loopback) const;
 
     // Cheap checks on the I/O thread once the whole request is in; a response here means the request needs
     // no analysis.
@@ -53,12 +61,14 @@ public:
 private:
     Response listing(const Request& request) const;
     Response reload(const Request& request) const;
+    Response readiness(const Request& request) const;
 
     const routing::Router& router_;
     runtime::Admin& admin_;
     security::Credentials credentials_;
     runtime::MemoryBudget& memory_;
-    mutable StreamSessions streams_; // analysis (a const operation) opens and ends stream sessions
+    mutable StreamSessions streams_;
+    const runtime::Readiness& readiness_; // analysis (a const operation) opens and ends stream sessions
 };
 
 } // namespace ava::http

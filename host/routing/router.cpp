@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace ava::routing {
@@ -424,6 +425,24 @@ RouteTarget Router::resolve_intel_configuration(const RouteTable& table, const r
                                 "extension configuration pipeline '" +
                                     client_text(std::string_view(name->value.GetString(), name->value.GetStringLength())) +
                                     (version.empty() ? std::string() : "/" + client_text(version)) + "'");
+}
+
+std::vector<std::string> Router::missing_analyzers() const
+{
+    const auto table = this->table();
+    std::vector<std::string> missing;
+    const auto check = [&](const std::string& name) {
+        if (registry_.find(name) == nullptr && std::find(missing.begin(), missing.end(), name) == missing.end()) {
+            missing.push_back(name);
+        }
+    };
+    if (table->default_analyzer != RouteTable{}.default_analyzer) {
+        check(table->default_analyzer);
+    }
+    for (const auto& route : table->routes) {
+        check(route.analyzer);
+    }
+    return missing;
 }
 
 std::vector<std::string> Router::http_paths() const

@@ -55,6 +55,9 @@ public:
     void set_table(RouteTable table);
     std::shared_ptr<const RouteTable> table() const;
 
+    // Analyzers the configuration names (routes, a configured defaultAnalyzer) that are not loaded now.
+    std::vector<std::string> missing_analyzers() const;
+
     // Every path that reaches an analyzer now: for 404 bodies and the listing endpoint.
     std::vector<std::string> http_paths() const;
 

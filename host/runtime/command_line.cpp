@@ -8,6 +8,9 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string_view>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -45,6 +48,44 @@ CommandLine parse_command_line(int argc, const char* const argv[])
 {
     return parse_arguments(std::vector<std::string>(argv + std::min(argc, 1), argv + argc));
 }
+
+namespace {
+
+// Values a flag's type accepts but the host cannot use (Boost parses "-1" as a huge unsigned): refused with
+// the flag's name and range, as a bad configuration file value is.
+void check_flag_values(const boost::program_options::variables_map& vm)
+{
+    const auto range = [&](const char* name, std::uint64_t low, std::uint64_t high) {
+        if (vm.count(name) == 0U) {
+            return;
+        }
+        const auto& any = vm[name].value();
+        const std::uint64_t value = any.type() == typeid(unsigned) ? boost::any_cast<unsigned>(any)
+                                                                   : boost::any_cast<std::size_t>(any);
+        if (value < low || value > high) {
+            throw UsageError(std::string("--") + name + " " + std::to_string(value) + " is out of range (" +
+                             std::to_string(low) + "-" + std::to_string(high) + ")");
+        }
+    };
+    range("workers", 0, 1024);
+    range("max-body-bytes", 1, std::uint64_t{1} << 32);
+    range("max-concurrent-frames", 1, 1u << 20);
+    range("max-frame-bytes-in-flight", 1u << 20, std::uint64_t{1} << 40);
+    range("max-connections", 1, 1u << 20);
+    range("stream-idle-seconds", 1, 86400);
+    range("max-http-streams", 1, 1u << 20);
+    range("request-timeout-ms", 1, 3600000);
+    if (vm.count("log-level") != 0U) {
+        static constexpr std::array<std::string_view, 7> levels{"trace", "debug", "info", "warn",
+                                                                "error", "critical", "off"};
+        const auto& level = vm["log-level"].as<std::string>();
+        if (std::find(levels.begin(), levels.end(), level) == levels.end()) {
+            throw UsageError("--log-level '" + level + "' is not one of trace, debug, info, warn, error, critical, off");
+        }
+    }
+}
+
+} // namespace
 
 CommandLine parse_arguments(const std::vector<std::string>& arguments)
 {
@@ -85,8 +126,9 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         po::store(po::command_line_parser(arguments).options(flags).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        throw std::runtime_error(std::string(e.what()) + " (see --help)");
+        throw UsageError(std::string(e.what()) + " (see --help)");
     }
+    check_flag_values(vm);
 
     CommandLine result;
     if (vm.count("help") != 0U) {
@@ -122,7 +164,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     const auto port = [&](const char* name) {
         const unsigned value = vm[name].as<unsigned>();
         if (value > 65535) {
-            throw std::runtime_error(std::string("--") + name + " " + std::to_string(value) + " is not a port (0-65535)");
+            throw UsageError(std::string("--") + name + " " + std::to_string(value) + " is not a port (0-65535)");
         }
         return static_cast<std::uint16_t>(value);
     };

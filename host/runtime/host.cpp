@@ -48,9 +48,12 @@ void run_containing_exceptions(boost::asio::io_context& io)
 
 Host::Host(HostOptions options)
     : options_(std::move(options)), plugins_(registry_, options_.plugins_dirs, options_.analyzer_configs),
-      router_(registry_, options_.routes), workers_(options_.worker_threads, options_.max_concurrent_frames, options_.max_frame_bytes_in_flight),
+      router_(registry_, options_.routes),
+      workers_(options_.worker_threads, options_.max_concurrent_frames, options_.max_frame_bytes_in_flight),
       signals_(io_, SIGINT, SIGTERM), drain_timer_(io_)
 {
+    readiness_.http_enabled = options_.http_enabled;
+    readiness_.grpc_enabled = options_.grpc_enabled;
 }
 
 Host::~Host()
@@ -85,15 +88,17 @@ void Host::serve()
     if (options_.http_enabled) {
         http_handler_ = std::make_unique<http::RequestHandler>(
             router_, *reloader_, options_.credentials, workers_.memory(),
-            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams});
+            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams}, readiness_);
         http_server_ = std::make_unique<http::HttpServer>(io_, options_, *http_handler_, workers_);
         http_port = http_server_->start();
+        readiness_.http_bound = true;
         spdlog::info("HTTP extension endpoint listening on {}:{}{}", options_.bind_address, http_port,
                      options_.http_tls.enabled() ? " (TLS)" : "");
     }
     if (options_.grpc_enabled) {
         grpc_server_ = std::make_unique<grpc_frontend::GrpcServer>(options_, router_, workers_);
         grpc_port = grpc_server_->start();
+        readiness_.grpc_bound = true;
         spdlog::info("gRPC extension endpoint listening on {}:{}{}", options_.bind_address, grpc_port,
                      options_.grpc_tls.enabled() ? " (TLS)" : "");
     }
@@ -114,6 +119,7 @@ void Host::serve()
 
 void Host::shutdown()
 {
+    readiness_.draining = true;
     if (http_server_) {
         http_server_->stop();
     }

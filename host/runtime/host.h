@@ -5,6 +5,7 @@
 #include "command_line.h"
 #include "frame_workers.h"
 #include "host_options.h"
+#include "readiness.h"
 #include "reloader.h"
 
 #include "http/http_server.h"
@@ -50,6 +51,7 @@ private:
     loading::PluginFolder plugins_;
     routing::Router router_;
     FrameWorkers workers_;
+    Readiness readiness_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer drain_timer_;
