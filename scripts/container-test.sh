@@ -21,7 +21,11 @@ if ((build)); then
   echo "container-test: building $image"
   # --format docker: the OCI format has no HEALTHCHECK. --isolation=chroot and --network=host: see
   # ../shared/container-testing.md.
+  # The CA bundle this machine trusts (a TLS-inspecting proxy's CA included) reaches npm in the build stage
+  # as a secret, never a layer.
+  ca=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
   podman build --pull=never --isolation=chroot --network=host --format docker \
+    --secret id=ca-certificates,src="$ca" \
     --build-arg JOBS="${AVA_JOBS:-$(nproc)}" -f "$root/packaging/docker/Dockerfile" -t "$image" "$root"
 fi
 
