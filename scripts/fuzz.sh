@@ -1,34 +1,29 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan, in build-fuzz/) and runs them:
+# Builds the libFuzzer targets (clang, ASan + UBSan, in build-asan/ with the sanitized suite:
+# scripts/sanitize.sh) and runs them:
 #   scripts/fuzz.sh [seconds] [target...]     default: 300 s each, every target
 # For each target it first replays fuzz/regressions/<target>/ (every crash found so far) and the seed
 # corpus fuzz/corpus/<target>/, then fuzzes for `seconds` (0: replay only). New interesting inputs go to
-# build-fuzz/corpus/<target>/ (not the repo); a crash stops with its reproducer in build-fuzz/artifacts/<target>/:
+# build-asan/corpus/<target>/ (not the repo); a crash stops with its reproducer in build-asan/artifacts/<target>/:
 # copy it into fuzz/regressions/<target>/ with the fix. .ci/run runs `scripts/fuzz.sh 20`.
 # Environment: AVA_FUZZ_JOBS=N (parallel fuzzing processes per target, default 1), AVA_FUZZ_ARGS (more
 # libFuzzer flags), AVA_FUZZ_STRICT_UTF8=1 (the HTTP target also requires UTF-8-valid JSON bodies).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build="$root/build-fuzz"
+build="$root/build-asan"
 seconds=${1:-300}
 shift || true
 all=(http_request content_type image_decode grpc_stream routing config_file inference_writers)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
-jobs=$(nproc 2>/dev/null || echo 2)
 
 for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "fuzz: $tool is missing: scripts/setup.sh installs it" >&2; exit 1; }
 done
 
 start=$SECONDS
-# -O1 -gline-tables-only: fast enough to fuzz, line numbers in every report. No tests, no bench.
-CC=clang CXX=clang++ nice -n 10 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
-  -DAVA_SANITIZE=address,undefined -DAVA_FUZZ=ON -DAVA_BUILD_TESTS=OFF -DAVA_BUILD_BENCH=OFF >/dev/null
-nice -n 10 cmake --build "$build" --parallel "$jobs" --target "${targets[@]/%/_fuzzer}"
-echo "fuzz: build took $((SECONDS - start)) s"
+# The sanitized tree (already built when scripts/test.sh ran: then this is a no-op).
+AVA_SANITIZE_BUILD_ONLY=1 "$root/scripts/sanitize.sh" address
 
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"

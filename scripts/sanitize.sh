@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Sanitizer builds of the host, the plugins and the test suite, each in its own build dir.
 #
-#   scripts/sanitize.sh address [ctest args...]   AddressSanitizer + UndefinedBehaviorSanitizer (gcc), whole
-#                                                 suite, in build-asan/ (run by .ci/run)
+#   scripts/sanitize.sh address [ctest args...]   AddressSanitizer + UndefinedBehaviorSanitizer (clang), whole
+#                                                 suite, in build-asan/ (run by .ci/run); the same tree builds
+#                                                 the libFuzzer targets (fuzz/, run by scripts/fuzz.sh), so CI
+#                                                 compiles the project twice, not three times.
+#   AVA_SANITIZE_BUILD_ONLY=1 scripts/sanitize.sh address   configure and build only (scripts/fuzz.sh)
 #   scripts/sanitize.sh thread  [ctest args...]   ThreadSanitizer (gcc), the host's concurrency tests, in
 #                                                 build-tsan/ (optional, see fuzz/README.md)
 #
@@ -20,6 +23,9 @@ case "$mode" in
 address)
   build="$root/build-asan"
   sanitize="address,undefined"
+  # clang: libFuzzer needs it, and one instrumented tree serves the suite and the fuzzers.
+  export CC=clang CXX=clang++
+  extra=(-DAVA_FUZZ=ON)
   # Everything the tests run: the tests, the host binary (spawned by them, it inherits the environment),
   # the plugins (dlopen'ed by the host) and the tools the tests drive (ava-loadgen, ava-replay).
   # Leak checking is on; the only suppressions are for uninstrumented Debian libraries (lsan.supp).
@@ -32,6 +38,7 @@ check_initialization_order=1:detect_stack_use_after_return=0:print_suppressions=
 thread)
   build="$root/build-tsan"
   sanitize="thread"
+  extra=()
   # Suppressions only for races inside uninstrumented gRPC/protobuf/absl/OpenCV code: see tsan.supp.
   export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:report_signal_unsafe=0:\
 suppressions=$supp/tsan.supp:print_suppressions=0"
@@ -54,9 +61,10 @@ start=$SECONDS
 # -O1 -g1: a third of -O2 -g's compile time, line numbers in every report. bench/ is not needed by tests.
 nice -n 10 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DAVA_SANITIZE="$sanitize" -DAVA_BUILD_BENCH=OFF >/dev/null
+  -DAVA_SANITIZE="$sanitize" -DAVA_BUILD_BENCH=OFF "${extra[@]}" >/dev/null
 nice -n 10 cmake --build "$build" --parallel "$jobs"
 echo "sanitize($mode): build took $((SECONDS - start)) s"
+[[ "${AVA_SANITIZE_BUILD_ONLY:-0}" == 1 ]] && exit 0
 
 start=$SECONDS
 cd "$build"

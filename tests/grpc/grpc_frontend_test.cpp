@@ -1,6 +1,7 @@
 // The AVA gRPC extension protocol, through the real host binary, with a real C++ gRPC client (built from
 // our proto/) over a real socket.
 #include "host_process.h"
+#include "good_stream.h"
 #include "stream_client.h"
 
 #include <grpcpp/generic/generic_stub.h>
@@ -37,78 +38,6 @@ std::string read_text(const std::filesystem::path& path)
     text << in.rdbuf();
     return text.str();
 }
-
-// Polls `condition` for up to `timeout`.
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 5s)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
-
-// A well-behaved stream running beside a test: embedded BGR24 frames, alternating black and white, one at
-// a time, every reply checked. Proves that whatever the test does to its own stream, others keep working.
-class ConcurrentGoodStream {
-public:
-    explicit ConcurrentGoodStream(std::uint16_t port)
-        : worker_([this, port] { run(port); })
-    {
-        EXPECT_TRUE(eventually([this] { return acked_.load() >= 3; })) << "the good stream did not get going";
-    }
-    ConcurrentGoodStream(const ConcurrentGoodStream&) = delete;
-    ConcurrentGoodStream& operator=(const ConcurrentGoodStream&) = delete;
-    ~ConcurrentGoodStream()
-    {
-        // Some more frames after whatever the test did, then a clean end.
-        const int seen = acked_.load();
-        EXPECT_TRUE(eventually([&] { return acked_.load() >= seen + 3; })) << "the good stream stalled";
-        stop_ = true;
-        worker_.join();
-        EXPECT_EQ(error_, "");
-        EXPECT_TRUE(status_.ok()) << status_.error_code() << ": " << status_.error_message();
-    }
-
-private:
-    void run(std::uint16_t port)
-    {
-        StreamClient client(make_channel(port));
-        DescriptorSpec spec;
-        spec.pipeline = "good-neighbour";
-        MediaStreamMessage reply;
-        if (!client.send(descriptor_message(spec)) || !client.read(reply)) {
-            error_ = "handshake failed";
-            status_ = client.finish();
-            return;
-        }
-        const std::string black = solid_raw_frame(64, 48, 64 * 3, {0, 0, 0});
-        const std::string white = solid_raw_frame(64, 48, 64 * 3, {255, 255, 255});
-        for (std::uint64_t i = 0; !stop_; ++i) {
-            if (!client.send(embedded_sample(2 + i, i, i % 2 == 0 ? black : white)) || !client.read(reply)) {
-                error_ = "stream broke after " + std::to_string(i) + " frames";
-                break;
-            }
-            if (reply.ack_sequence_number() != 2 + i || intensity_of(reply) != (i % 2 == 0 ? "dark" : "light")) {
-                error_ = "wrong reply to frame " + std::to_string(i);
-                break;
-            }
-            ++acked_;
-        }
-        client.writes_done();
-        status_ = client.drain_and_finish();
-    }
-
-    std::atomic<int> acked_{0};
-    std::atomic<bool> stop_{false};
-    std::string error_;
-    grpc::Status status_;
-    std::thread worker_;
-};
 
 class GrpcFrontend : public ::testing::Test {
 protected:
@@ -377,14 +306,14 @@ TEST_F(GrpcFrontend, EveryInferenceKindReachesTheClient)
 
 TEST_F(GrpcFrontend, FirstMessageThatIsNotADescriptorIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     expect_status({embedded_sample(1, 0, "x")}, grpc::StatusCode::INVALID_ARGUMENT,
                   "the first message must be a MediaStreamDescriptor");
 }
 
 TEST_F(GrpcFrontend, UnknownEncodingIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.pipeline = "pipeline-with-a-bad-encoding";
     auto message = descriptor_message(spec);
@@ -398,7 +327,7 @@ TEST_F(GrpcFrontend, UnknownEncodingIsInvalidArgument)
 
 TEST_F(GrpcFrontend, UnknownOrMissingPixelFormatIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.pixel_format = 99;
     expect_status({descriptor_message(spec)}, grpc::StatusCode::INVALID_ARGUMENT, "unknown value 99");
@@ -408,7 +337,7 @@ TEST_F(GrpcFrontend, UnknownOrMissingPixelFormatIsInvalidArgument)
 
 TEST_F(GrpcFrontend, ZeroDimensionsAreInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.width = 0;
     expect_status({descriptor_message(spec)}, grpc::StatusCode::INVALID_ARGUMENT, "dimensions must be non-zero");
@@ -419,7 +348,7 @@ TEST_F(GrpcFrontend, ZeroDimensionsAreInvalidArgument)
 
 TEST_F(GrpcFrontend, StrideSmallerThanARowIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.stride = 64 * 3 - 1;
     expect_status({descriptor_message(spec)}, grpc::StatusCode::INVALID_ARGUMENT, "smaller than one row");
@@ -427,7 +356,7 @@ TEST_F(GrpcFrontend, StrideSmallerThanARowIsInvalidArgument)
 
 TEST_F(GrpcFrontend, UnknownAnalyzerIsNotFound)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.extension_configuration = "no_such_analyzer";
     expect_status({descriptor_message(spec)}, grpc::StatusCode::NOT_FOUND, "no_such_analyzer");
@@ -439,7 +368,7 @@ TEST_F(GrpcFrontend, UnknownAnalyzerIsNotFound)
 // than a short prefix of what the client sent.
 TEST_F(GrpcFrontend, OversizedExtensionConfigurationIsInvalidArgumentQuotedShort)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.extension_configuration = std::string(70000, 'x');
     StreamClient client(channel());
@@ -460,7 +389,7 @@ TEST_F(GrpcFrontend, OversizedExtensionConfigurationIsInvalidArgumentQuotedShort
 
 TEST_F(GrpcFrontend, AnalyzerRefusingTheStreamIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.extension_configuration = R"({"analyzer":"probe","parameters":{"mode":"reject"}})";
     expect_status({descriptor_message(spec)}, grpc::StatusCode::INVALID_ARGUMENT, "refuses every stream");
@@ -468,7 +397,7 @@ TEST_F(GrpcFrontend, AnalyzerRefusingTheStreamIsInvalidArgument)
 
 TEST_F(GrpcFrontend, MissingSharedMemoryFileIsNotFoundWithIpcAdvice)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.shm_handle = "ava_test_no_such_buffer";
     spec.shm_length = 1 << 20;
@@ -477,7 +406,7 @@ TEST_F(GrpcFrontend, MissingSharedMemoryFileIsNotFoundWithIpcAdvice)
 
 TEST_F(GrpcFrontend, SharedMemoryHandleWithPathPartsIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     for (const std::string handle : {"../etc/passwd", "..", "a/b", "/dev/shm/x"}) {
         SCOPED_TRACE(handle);
         DescriptorSpec spec;
@@ -489,7 +418,7 @@ TEST_F(GrpcFrontend, SharedMemoryHandleWithPathPartsIsInvalidArgument)
 
 TEST_F(GrpcFrontend, SharedMemoryFileShorterThanItsLengthIsInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     SharedMemoryFile shm(4096);
     DescriptorSpec spec;
     spec.shm_handle = shm.name();
@@ -499,7 +428,7 @@ TEST_F(GrpcFrontend, SharedMemoryFileShorterThanItsLengthIsInvalidArgument)
 
 TEST_F(GrpcFrontend, SharedMemoryReferenceOutsideTheBufferIsInvalidArgumentAfterEarlierAcks)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     constexpr std::uint64_t frame = 64 * 48 * 3;
     SharedMemoryFile shm(frame * 2);
     shm.write(0, solid_raw_frame(64, 48, 64 * 3, {0, 0, 0}));
@@ -528,7 +457,7 @@ TEST_F(GrpcFrontend, SharedMemoryReferenceOutsideTheBufferIsInvalidArgumentAfter
 
 TEST_F(GrpcFrontend, GarbageJpgIsInvalidArgumentNamingTheSample)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.encoding = Format::JPG;
     StreamClient client(channel());
@@ -581,7 +510,7 @@ grpc::Status send_raw_message(const std::shared_ptr<grpc::Channel>& channel, con
 
 TEST_F(GrpcFrontend, GarbageProtobufEndsTheStreamWithAnError)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     const auto status = send_raw_message(channel(), std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11));
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
     EXPECT_NE(status.error_message().find("is not a MediaStreamMessage"), std::string::npos) << status.error_message();
@@ -589,7 +518,7 @@ TEST_F(GrpcFrontend, GarbageProtobufEndsTheStreamWithAnError)
 
 TEST_F(GrpcFrontend, OtherBadSamplesAreInvalidArgument)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     const DescriptorSpec spec;
     const auto descriptor = descriptor_message(spec);
     // Wrong size for the described RAW layout.
@@ -618,7 +547,7 @@ TEST_F(GrpcFrontend, OtherBadSamplesAreInvalidArgument)
 
 TEST_F(GrpcFrontend, AnalyzerFailureMidStreamIsInternal)
 {
-    ConcurrentGoodStream good(host_->grpc_port());
+    GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.extension_configuration = R"({"analyzer":"probe","parameters":{"mode":"fail"}})";
     expect_status({descriptor_message(spec), embedded_sample(2, 0, solid_raw_frame(64, 48, 64 * 3, {0, 0, 0}))},

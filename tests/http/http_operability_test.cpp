@@ -20,19 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return condition();
-}
-
 TEST(HttpReadiness, ReadyzFollowsTheAnalyzersTheConfigurationNames)
 {
     TempDir plugins;

@@ -59,18 +59,6 @@ std::string answer(std::uint16_t port, const std::string& target, const Headers&
     return "HTTP " + std::to_string(reply.status) + ": " + reply.body;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return true;
-}
-
 rapidjson::Document listing(std::uint16_t port, const Headers& headers)
 {
     const auto reply = http_request(port, "GET", "/analyzers", "", "", headers);

@@ -29,9 +29,6 @@ void write_text(const std::filesystem::path& file, const std::string& text, bool
 // POSTs a 2x2 gray frame; returns the classification value, or "HTTP <status>: <body>" when not 200.
 std::string answer(std::uint16_t port, const std::string& target, const Headers& headers = {});
 
-// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10));
-
 // GET /analyzers, parsed (asserts nothing; an empty object when it fails).
 rapidjson::Document listing(std::uint16_t port, const Headers& headers = {});
 

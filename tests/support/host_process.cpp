@@ -186,6 +186,18 @@ int HostProcess::terminate(std::chrono::milliseconds grace)
     return status;
 }
 
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
 std::pair<int, std::string> run_host_command(const std::vector<std::string>& args)
 {
     TempDir dir;

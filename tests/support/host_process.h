@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -60,6 +61,9 @@ private:
     std::uint16_t http_port_ = 0;
     std::uint16_t grpc_port_ = 0;
 };
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Runs the host binary to completion (e.g. --check-config) and returns {exit code, output}.
 std::pair<int, std::string> run_host_command(const std::vector<std::string>& args);
