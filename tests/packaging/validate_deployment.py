@@ -139,8 +139,8 @@ else:
         container = next((c for c in pod.get("containers", []) if c.get("name") == "ava-extension-host"), {})
         ports = {p.get("name"): p.get("containerPort") for p in container.get("ports", [])}
         check(f"{where}: http 8080 and grpc 5001 ports", ports.get("http") == 8080 and ports.get("grpc") == 5001)
-        for probe in ("livenessProbe", "readinessProbe"):
-            check(f"{where}: {probe} on /healthz", dig(container, probe, "httpGet", "path") == "/healthz")
+        check(f"{where}: livenessProbe on /healthz", dig(container, "livenessProbe", "httpGet", "path") == "/healthz")
+        check(f"{where}: readinessProbe on /readyz", dig(container, "readinessProbe", "httpGet", "path") == "/readyz")
         check(f"{where}: resource requests and limits",
               bool(dig(container, "resources", "requests")) and bool(dig(container, "resources", "limits")))
         check(f"{where}: runs as non-root", dig(pod, "securityContext", "runAsNonRoot") is True)
