@@ -52,7 +52,9 @@ bool authorize(const Credentials& credentials, std::string_view header_value)
     }
     if ((!credentials.username.empty() || !credentials.password.empty()) && scheme_is(header_value, "Basic")) {
         const auto encoded = trim(header_value.substr(6));
-        std::string decoded(boost::beast::detail::base64::decoded_size(encoded.size()), '\0');
+        // Room for a last, incomplete group too: Beast's decoded_size(n) is n / 4 * 3, but decode() writes
+        // up to two bytes for the 2-3 characters after the last whole group (found by the HTTP fuzzer).
+        std::string decoded(boost::beast::detail::base64::decoded_size(encoded.size() + 3), '\0');
         const auto [written, read] = boost::beast::detail::base64::decode(decoded.data(), encoded.data(), encoded.size());
         auto unpadded = encoded;
         while (!unpadded.empty() && unpadded.back() == '=') {

@@ -271,7 +271,9 @@ TEST(GrpcHardening, MemoryBudgetStopsReadingInsteadOfFailingStreams)
     // reads ahead on its own (bounded by its resource quota) comes on top, so the bound is a loose one.
     const auto growth_mib = (peak - std::min(peak, baseline)) >> 20;
     std::printf("RSS growth under the budget: %zu MiB\n", growth_mib);
-    EXPECT_LT(growth_mib, 300u);
+    if (!running_under_address_sanitizer()) { // its quarantine keeps freed frames resident on purpose
+        EXPECT_LT(growth_mib, 300u);
+    }
 }
 
 } // namespace

@@ -62,6 +62,23 @@ private:
     std::uint16_t grpc_port_ = 0;
 };
 
+// Whether the host under test was built with AddressSanitizer (the tests are built like it): its quarantine
+// keeps freed memory resident, so resident-size bounds do not apply.
+constexpr bool running_under_address_sanitizer()
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return true;
+#else
+    return false;
+#endif
+#else
+    return false;
+#endif
+}
+
 // Polls `condition` until it holds or `timeout` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
