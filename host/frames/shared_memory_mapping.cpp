@@ -2,6 +2,8 @@
 
 #include "frame.h"
 
+#include "security/client_text.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,16 +44,16 @@ void check_handle_name(std::string_view name)
         throw SharedMemoryError(Kind::bad_request, "shared memory handle_name is empty");
     }
     if (name.size() > NAME_MAX) {
-        throw SharedMemoryError(Kind::bad_request, "shared memory handle_name '" + abbreviated(name) + "' is " +
+        throw SharedMemoryError(Kind::bad_request, "shared memory handle_name '" + security::client_text(name) + "' is " +
                                                        std::to_string(name.size()) + " bytes long: a file name under "
                                                        "/dev/shm has at most " + std::to_string(NAME_MAX));
     }
     if (name.find('/') != std::string_view::npos || name.find('\\') != std::string_view::npos) {
-        throw SharedMemoryError(Kind::bad_request, "shared memory handle_name '" + abbreviated(name) +
+        throw SharedMemoryError(Kind::bad_request, "shared memory handle_name '" + security::client_text(name) +
                                                        "' contains a path separator: it must be a file name under /dev/shm");
     }
     if (name.find("..") != std::string_view::npos || name == ".") {
-        throw SharedMemoryError(Kind::bad_request, "shared memory handle_name '" + abbreviated(name) +
+        throw SharedMemoryError(Kind::bad_request, "shared memory handle_name '" + security::client_text(name) +
                                                        "' contains '..': it must be a file name under /dev/shm");
     }
     if (name.find('\0') != std::string_view::npos) {
@@ -81,21 +83,6 @@ const char* file_type_of(mode_t mode)
 
 } // namespace
 
-std::string abbreviated(std::string_view text, std::size_t limit)
-{
-    const bool cut = text.size() > limit;
-    std::string out(text.substr(0, limit));
-    for (char& c : out) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            c = '?';
-        }
-    }
-    if (cut) {
-        out += "... (" + std::to_string(text.size()) + " bytes)";
-    }
-    return out;
-}
-
 SharedMemoryMapping SharedMemoryMapping::open(std::string_view handle_name, std::uint64_t length_bytes,
                                               const std::filesystem::path& folder)
 {
@@ -108,7 +95,7 @@ SharedMemoryMapping SharedMemoryMapping::open(std::string_view handle_name, std:
                                 "shared memory length_bytes " + std::to_string(length_bytes) + " is too large");
     }
     const auto path = folder / std::string(handle_name);
-    const auto shown = (folder / abbreviated(handle_name)).string(); // the path as messages show it
+    const auto shown = (folder / security::client_text(handle_name)).string(); // the path as messages show it
     // Read-only: senders create the file for themselves and extensions often run as another, non-root
     // user, so asking for write access would fail with "permission denied". O_NOFOLLOW: a plain file only.
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
@@ -205,7 +192,7 @@ std::span<const std::uint8_t> SharedMemoryMapping::slice(std::uint64_t offset, s
     if (length > size_ || offset > size_ - length) {
         throw FrameError("content_reference [address_offset " + std::to_string(offset) + ", length_bytes " +
                          std::to_string(length) + "] lies outside the " + std::to_string(size_) +
-                         "-byte shared memory buffer '" + abbreviated(handle_name_) + "'");
+                         "-byte shared memory buffer '" + security::client_text(handle_name_) + "'");
     }
     return {static_cast<const std::uint8_t*>(address_) + offset, static_cast<std::size_t>(length)};
 }

@@ -32,10 +32,6 @@ private:
     Kind kind_;
 };
 
-// The client's text as it may appear in a status or log line: at most `limit` bytes (then "..."), control
-// characters replaced, so a hostile name cannot flood a trailer or forge log lines.
-std::string abbreviated(std::string_view text, std::size_t limit = 200);
-
 class SharedMemoryMapping {
 public:
     // Maps the first `length_bytes` of <folder>/<handle_name> read-only. The handle name must be a plain

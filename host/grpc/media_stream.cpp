@@ -2,6 +2,8 @@
 
 #include "stream_registry.h"
 
+#include "security/client_text.h"
+
 #include "frames/image_codecs.h"
 #include "inferences/proto_writer.h"
 
@@ -127,8 +129,8 @@ MediaStream::~MediaStream()
 std::string MediaStream::who() const
 {
     // Both names are the client's: never more than a few hundred bytes of them in a log line.
-    return "from pipeline '" + (pipeline_.empty() ? std::string("(unnamed)") : frames::abbreviated(pipeline_)) +
-           "' node '" + frames::abbreviated(node_) + "' (" + peer_ + ")";
+    return "from pipeline '" + (pipeline_.empty() ? std::string("(unnamed)") : security::client_text(pipeline_)) +
+           "' node '" + security::client_text(node_) + "' (" + peer_ + ")";
 }
 
 void MediaStream::drain()
@@ -256,7 +258,7 @@ std::optional<grpc::Status> MediaStream::set_up()
         descriptor_reply_.set_ack_sequence_number(message.sequence_number());
         descriptor_reply_.mutable_media_stream_descriptor()->set_extension_identifier("ava-extension-host/" + analyzer_);
         spdlog::info("gRPC stream {} -> analyzer '{}' ({}): {}, {}", who(), analyzer_, route.route, format_.describe(),
-                     mapping_ ? "shared memory '" + frames::abbreviated(mapping_->handle_name()) + "' (" +
+                     mapping_ ? "shared memory '" + security::client_text(mapping_->handle_name()) + "' (" +
                                     std::to_string(mapping_->size()) + " bytes)"
                               : std::string("embedded frames"));
     } catch (const StreamError& e) {
@@ -371,7 +373,7 @@ void MediaStream::analyse(Slot& s)
     if (mapping_ && mapping_->broken()) {
         error = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": shared memory file '" +
-                                 frames::abbreviated(mapping_->handle_name()) +
+                                 security::client_text(mapping_->handle_name()) +
                                  "' shrank while frames were being read from it (a sender must not truncate it while "
                                  "the stream is open)");
     }
