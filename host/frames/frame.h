@@ -15,11 +15,16 @@
 
 namespace ava::frames {
 
+class SharedMemoryMapping;
+
 struct Frame {
     cv::Mat image;
     ava_pixel_format format = AVA_PIXEL_FORMAT_UNKNOWN;
     std::uint64_t timestamp = 0;
     runtime::MemoryBudget::Reservation reservation; // empty unless decoded under a budget
+    // The sender's shared memory the frame was read from (null otherwise). `image` may still own converted
+    // pixels: only pixels lying inside the mapping are read in place by an analyzer worker process.
+    const SharedMemoryMapping* shared_memory = nullptr;
 
     ava_frame to_abi() const noexcept
     {

@@ -20,24 +20,6 @@ namespace {
 
 using Kind = SharedMemoryError::Kind;
 
-// Closes the descriptor on every path out of open(); the mapping outlives it.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    ~FileDescriptor()
-    {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
-
 void check_handle_name(std::string_view name)
 {
     if (name.empty()) {
@@ -99,7 +81,7 @@ SharedMemoryMapping SharedMemoryMapping::open(std::string_view handle_name, std:
     // Read-only: senders create the file for themselves and extensions often run as another, non-root
     // user, so asking for write access would fail with "permission denied". O_NOFOLLOW: a plain file only.
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
-    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+    runtime::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
     if (fd.get() < 0) {
         const int error = errno;
         if (error == ENOENT) {
@@ -146,7 +128,7 @@ SharedMemoryMapping SharedMemoryMapping::open(std::string_view handle_name, std:
     }
     try {
         GuardedRange guard(address, static_cast<std::size_t>(length_bytes));
-        return SharedMemoryMapping(std::string(handle_name), address, length_bytes, std::move(guard));
+        return SharedMemoryMapping(std::string(handle_name), address, length_bytes, std::move(guard), std::move(fd));
     } catch (...) {
         ::munmap(address, static_cast<std::size_t>(length_bytes));
         throw;
@@ -155,7 +137,7 @@ SharedMemoryMapping SharedMemoryMapping::open(std::string_view handle_name, std:
 
 SharedMemoryMapping::SharedMemoryMapping(SharedMemoryMapping&& other) noexcept
     : handle_name_(std::move(other.handle_name_)), address_(std::exchange(other.address_, nullptr)),
-      size_(std::exchange(other.size_, 0)), guard_(std::move(other.guard_))
+      size_(std::exchange(other.size_, 0)), guard_(std::move(other.guard_)), fd_(std::move(other.fd_))
 {
 }
 
@@ -167,6 +149,7 @@ SharedMemoryMapping& SharedMemoryMapping::operator=(SharedMemoryMapping&& other)
         address_ = std::exchange(other.address_, nullptr);
         size_ = std::exchange(other.size_, 0);
         guard_ = std::move(other.guard_);
+        fd_ = std::move(other.fd_);
     }
     return *this;
 }
@@ -181,6 +164,7 @@ void SharedMemoryMapping::unmap() noexcept
         address_ = nullptr;
         size_ = 0;
     }
+    fd_.reset();
 }
 
 std::span<const std::uint8_t> SharedMemoryMapping::slice(std::uint64_t offset, std::uint64_t length) const

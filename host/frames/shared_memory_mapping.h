@@ -5,6 +5,8 @@
 
 #include "sigbus_guard.h"
 
+#include "runtime/unique_fd.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -55,10 +57,15 @@ public:
     const std::string& handle_name() const noexcept { return handle_name_; }
     // True once the sender shrank the file under the mapping: frames read since may be zeros, not its data.
     bool broken() const noexcept { return guard_.broken(); }
+    // The open file, kept so an analyzer worker process can map the same pages (isolation/).
+    int fd() const noexcept { return fd_.get(); }
+    const void* address() const noexcept { return address_; }
 
 private:
-    SharedMemoryMapping(std::string handle_name, const void* address, std::uint64_t size, GuardedRange guard) noexcept
-        : handle_name_(std::move(handle_name)), address_(address), size_(size), guard_(std::move(guard))
+    SharedMemoryMapping(std::string handle_name, const void* address, std::uint64_t size, GuardedRange guard,
+                        runtime::UniqueFd fd) noexcept
+        : handle_name_(std::move(handle_name)), address_(address), size_(size), guard_(std::move(guard)),
+          fd_(std::move(fd))
     {
     }
     void unmap() noexcept;
@@ -67,6 +74,7 @@ private:
     const void* address_ = nullptr;
     std::uint64_t size_ = 0;
     GuardedRange guard_; // unregistered before the memory is unmapped
+    runtime::UniqueFd fd_;
 };
 
 } // namespace ava::frames

@@ -183,6 +183,9 @@ frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& f
                                  std::to_string(format.width) + "x" + std::to_string(format.height));
     }
     frame.timestamp = sample.timestamp();
+    if (sample.content_case() == contract::MediaSample::kContentReference) {
+        frame.shared_memory = mapping; // an isolated analyzer maps the same file instead of copying (isolation/)
+    }
     return frame;
 }
 

@@ -111,6 +111,10 @@ MediaStream::~MediaStream()
     const bool had_mapping = mapping_.has_value();
     session_.reset();
     mapping_.reset();
+    if (services_.telemetry != nullptr) {
+        services_.telemetry->streams.close(live_);
+        services_.telemetry->metrics.shared_memory_bytes().Decrement(shared_memory_counted_);
+    }
     if (handshaken_) {
         // How it ended, in an operator's words: a clean end, the client leaving, or an error (whose side).
         std::string how = "ended cleanly";
@@ -253,7 +257,15 @@ std::optional<grpc::Status> MediaStream::set_up()
         info.parameters_json = route.parameters_json;
         session_ = route.analyzer->open_session(info);
         analyzer_ = route.analyzer->name();
-        max_parallel_ = route.analyzer->library().descriptor().concurrency == AVA_CONCURRENCY_FULL ? window : 1;
+        max_parallel_ = route.analyzer->plugin().concurrency() == AVA_CONCURRENCY_FULL ? window : 1;
+        if (auto* telemetry = services_.telemetry) {
+            series_ = &telemetry->metrics.frames(metrics::Protocol::grpc, route.route, analyzer_);
+            live_ = telemetry->streams.open({"grpc", pipeline_, node_, analyzer_, route.route});
+            if (mapping_) {
+                shared_memory_counted_ = static_cast<double>(mapping_->size());
+                telemetry->metrics.shared_memory_bytes().Increment(shared_memory_counted_);
+            }
+        }
 
         descriptor_reply_.set_ack_sequence_number(message.sequence_number());
         descriptor_reply_.mutable_media_stream_descriptor()->set_extension_identifier("ava-extension-host/" + analyzer_);
@@ -309,6 +321,9 @@ void MediaStream::accept_sample(std::size_t message_bytes)
         return;
     }
     last_client_sequence_ = message.sequence_number();
+    if (series_ != nullptr) {
+        s.received = std::chrono::steady_clock::now();
+    }
     s.state = Slot::State::queued;
     s.message_bytes = message.media_sample().has_content_bytes() ? message_bytes : 0;
     last_message_bytes_ = s.message_bytes;
@@ -339,29 +354,48 @@ void MediaStream::analyse(Slot& s)
     grpc::Status error;
     const auto sequence = s.request.sequence_number();
     const auto started = std::chrono::steady_clock::now();
+    s.outcome = metrics::Outcome::client_error; // until the frame is decoded
+    live::FrameInFlight in_flight(live_.get());
     try {
         const auto& sample = s.request.media_sample();
         bool longer_reference = false;
         const frames::Frame frame = frame_of(sample, format_, mapping_ ? &*mapping_ : nullptr,
                                              &services_.workers.memory(), &longer_reference);
+        auto analysis_started = started;
+        if (series_ != nullptr) {
+            series_->decode_seconds->Observe(metrics::seconds_since(started));
+            analysis_started = std::chrono::steady_clock::now();
+        }
         if (longer_reference && !said_longer_reference_.exchange(true)) {
             spdlog::info("gRPC stream {}: content_reference length_bytes {} is longer than the frame ({}): reading "
                          "the frame's bytes from its offset (said once per stream)",
                          who(), sample.content_reference().length_bytes(), format_.describe());
         }
+        s.outcome = metrics::Outcome::analyzer_error;
         const auto inferences = session_->process(frame);
+        if (series_ != nullptr) {
+            series_->analysis_seconds->Observe(metrics::seconds_since(analysis_started));
+        }
+        s.outcome = inferences.empty() ? metrics::Outcome::none : metrics::Outcome::inferences;
+        in_flight.succeeded();
+        if (live_) {
+            live_->show(frame, inferences);
+        }
         // The frame (and so any view into shared memory) is done with before the ack can be sent.
         auto& reply = *s.reply.mutable_media_sample();
         reply.set_timestamp(sample.timestamp());
         inferences::to_proto(inferences, *reply.mutable_inferences());
         s.reply.set_ack_sequence_number(sequence);
     } catch (const frames::FrameError& e) {
+        s.outcome = metrics::Outcome::client_error;
         error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
     } catch (const frames::FrameBudgetExceeded& e) {
+        s.outcome = metrics::Outcome::refused;
         error = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
     } catch (const loading::AnalyzerError& e) {
+        s.outcome = e.is_callers_fault() ? metrics::Outcome::client_error : metrics::Outcome::analyzer_error;
         error = grpc::Status(e.is_callers_fault() ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::INTERNAL,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": analyzer '" + analyzer_ +
                                  "' failed: " + e.what());
@@ -371,6 +405,7 @@ void MediaStream::analyse(Slot& s)
     }
     // Whatever came of it, a frame read after the sender shrank its file was (partly) zeros, not its data.
     if (mapping_ && mapping_->broken()) {
+        s.outcome = metrics::Outcome::client_error;
         error = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": shared memory file '" +
                                  security::client_text(mapping_->handle_name()) +
@@ -387,6 +422,9 @@ void MediaStream::complete(Slot& s)
     s.ticket.reset();
     --analysing_;
     analysis_average_us_ = frames_timed_++ == 0 ? s.took_us : 0.8 * analysis_average_us_ + 0.2 * s.took_us;
+    if (series_ != nullptr) {
+        series_->count(s.outcome);
+    }
     if (s.error.ok()) {
         s.state = Slot::State::done;
     } else {
@@ -413,6 +451,9 @@ void MediaStream::OnWriteDone(bool ok)
         cancelled_ = true; // the stream is broken: nothing more can be sent
     } else if (!was_descriptor) {
         Slot& acked = slot(head_);
+        if (series_ != nullptr) {
+            series_->receive_to_answer_seconds->Observe(metrics::seconds_since(acked.received));
+        }
         acked.state = Slot::State::free;
         acked.memory.release();
         // A slot keeps its parsed message for reuse, and with it the frame bytes' capacity: fine for small

@@ -1,9 +1,11 @@
 #pragma once
-// Analyzer: the C++ face of one plugin instance (create/destroy), and AnalyzerSession: one stream on it
-// (open_stream/close_stream/process). Both hold shared_ptrs up the chain (session -> analyzer -> library),
-// so a library stays loaded until its last session ends, whatever the registry does meanwhile.
+// Analyzer: one plugin instance (create/destroy) with its configuration, and AnalyzerSession: one stream on
+// it (open_stream/close_stream/process). Both hold shared_ptrs up the chain (session -> analyzer -> plugin),
+// so a plugin version stays loaded until its last session ends, whatever the registry does meanwhile.
+// How the calls reach the plugin depends on where it runs (in_process_plugin.h, isolation/); the
+// concurrency the plugin declares is enforced here, on the host's side, for both.
 
-#include "plugin_library.h"
+#include "loaded_plugin.h"
 
 #include "frames/frame.h"
 #include "inferences/inference.h"
@@ -12,6 +14,10 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+
+namespace ava::inferences {
+class InferenceCollector;
+}
 
 namespace ava::loading {
 
@@ -30,6 +36,13 @@ private:
     ava_status status_;
 };
 
+// The analyzer cannot take work now (its worker is restarting after a crash, or it was marked failed):
+// HTTP 503, gRPC UNAVAILABLE. what() says why.
+class AnalyzerUnavailable : public AnalyzerError {
+public:
+    explicit AnalyzerUnavailable(const std::string& message) : AnalyzerError(AVA_STATUS_INTERNAL, message) {}
+};
+
 struct StreamInfo {
     std::string pipeline_name;
     std::string node_name;
@@ -44,54 +57,76 @@ struct StreamInfo {
 class AnalyzerSession;
 
 class Analyzer : public std::enable_shared_from_this<Analyzer> {
-    struct Key { explicit Key() = default; };
-
 public:
     // Creates a plugin instance with its configuration (a JSON object). Throws AnalyzerError.
-    static std::shared_ptr<Analyzer> create(std::shared_ptr<PluginLibrary> library, std::string config_json);
+    static std::shared_ptr<Analyzer> create(const std::shared_ptr<LoadedPlugin>& plugin, std::string config_json)
+    {
+        return plugin->create_analyzer(std::move(config_json));
+    }
 
-    Analyzer(Key, std::shared_ptr<PluginLibrary> library, std::string config_json, void* instance);
+    Analyzer(std::shared_ptr<LoadedPlugin> plugin, std::string config_json)
+        : plugin_(std::move(plugin)), name_(plugin_->name()), config_json_(std::move(config_json))
+    {
+    }
     Analyzer(const Analyzer&) = delete;
     Analyzer& operator=(const Analyzer&) = delete;
-    ~Analyzer();
+    virtual ~Analyzer() = default;
 
     // Throws AnalyzerError (e.g. a bad parameter).
-    std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info);
+    virtual std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info) = 0;
 
-    const PluginLibrary& library() const noexcept { return *library_; }
-    // For another instance of the same loaded library (a new configuration), without loading it again.
-    const std::shared_ptr<PluginLibrary>& shared_library() const noexcept { return library_; }
+    const LoadedPlugin& plugin() const noexcept { return *plugin_; }
+    // For another instance of the same loaded plugin (a new configuration), without loading it again.
+    const std::shared_ptr<LoadedPlugin>& shared_plugin() const noexcept { return plugin_; }
     const std::string& name() const noexcept { return name_; }
     const std::string& config_json() const noexcept { return config_json_; }
 
-private:
-    friend class AnalyzerSession;
+    // AVA_CONCURRENCY_SERIAL plugins: every call on the instance (open_stream, process, close_stream) holds it.
+    std::unique_lock<std::mutex> serial_lock()
+    {
+        return plugin_->concurrency() == AVA_CONCURRENCY_SERIAL ? std::unique_lock(serial_mutex_)
+                                                                : std::unique_lock<std::mutex>();
+    }
 
-    std::shared_ptr<PluginLibrary> library_; // first member: destroyed last, after the instance
+private:
+    std::shared_ptr<LoadedPlugin> plugin_; // first member: destroyed last, after the instance
     std::string name_;
     std::string config_json_;
-    void* instance_;
-    // AVA_CONCURRENCY_SERIAL plugins: every call on the instance (open_stream, process, close_stream) holds it.
-    std::unique_lock<std::mutex> serial_lock();
     std::mutex serial_mutex_;
 };
 
 class AnalyzerSession {
 public:
-    AnalyzerSession(std::shared_ptr<Analyzer> analyzer, void* session);
+    explicit AnalyzerSession(std::shared_ptr<Analyzer> analyzer) : analyzer_(std::move(analyzer)) {}
     AnalyzerSession(const AnalyzerSession&) = delete;
     AnalyzerSession& operator=(const AnalyzerSession&) = delete;
-    ~AnalyzerSession();
+    virtual ~AnalyzerSession() = default;
 
     // Runs the analyzer on one frame, honouring the plugin's declared concurrency. Throws AnalyzerError.
-    inferences::InferenceList process(const frames::Frame& frame);
+    virtual inferences::InferenceList process(const frames::Frame& frame) = 0;
 
     const Analyzer& analyzer() const noexcept { return *analyzer_; }
 
+protected:
+    Analyzer& analyzer_mutable() noexcept { return *analyzer_; }
+    // Taken around process() unless the plugin declares AVA_CONCURRENCY_FULL.
+    std::unique_lock<std::mutex> session_lock()
+    {
+        return analyzer_->plugin().concurrency() != AVA_CONCURRENCY_FULL ? std::unique_lock(session_mutex_)
+                                                                          : std::unique_lock<std::mutex>();
+    }
+
 private:
     std::shared_ptr<Analyzer> analyzer_;
-    void* session_;
-    std::mutex session_mutex_; // taken unless the plugin declares AVA_CONCURRENCY_FULL
+    std::mutex session_mutex_;
 };
+
+// The plugin's error message (never read past its buffer), or `fallback` when it left none.
+std::string message_of(const ava_error& error, const char* fallback);
+
+// A finished process() call as its answer: the collected inferences, or AnalyzerError naming the plugin's
+// message. Shared by both isolation modes, so an answer is judged the same wherever the plugin runs.
+inferences::InferenceList answer_of(const std::string& analyzer, ava_status status, const std::string& message,
+                                    inferences::InferenceCollector& collector);
 
 } // namespace ava::loading

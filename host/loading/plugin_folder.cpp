@@ -1,5 +1,9 @@
 #include "plugin_folder.h"
 
+#include "in_process_plugin.h"
+#include "isolation/isolated_plugin.h"
+#include "isolation/worker_path.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,14 +18,15 @@ const std::string empty_config = "{}";
 
 std::string described(const Analyzer& analyzer)
 {
-    return analyzer.name() + " " + analyzer.library().version() + " from " + analyzer.library().source().string();
+    return analyzer.name() + " " + analyzer.plugin().version() + " from " + analyzer.plugin().source().string();
 }
 
 AnalyzerState state_of(const Analyzer& analyzer, bool draining)
 {
-    const auto& library = analyzer.library();
-    return AnalyzerState{analyzer.name(),   library.version(),     library.abi_version(), library.description(),
-                         library.source(),  library.loaded_path(), library.load_time(),   draining};
+    const auto& plugin = analyzer.plugin();
+    return AnalyzerState{analyzer.name(),  plugin.version(),     plugin.abi_version(), plugin.description(),
+                         plugin.source(),  plugin.loaded_path(), plugin.load_time(),   draining,
+                         plugin.isolation(), plugin.health()};
 }
 
 // dlclose does not unmap a library that marked itself unloadable (GCC's STB_GNU_UNIQUE symbols do):
@@ -42,17 +47,22 @@ void ScanReport::append(ScanReport other)
     std::move(other.refused.begin(), other.refused.end(), std::back_inserter(refused));
 }
 
-PluginFolder::PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs)
-    : PluginFolder(registry, std::vector<std::filesystem::path>{std::move(folder)}, std::move(configs))
+PluginFolder::PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs,
+                           IsolationSettings isolation)
+    : PluginFolder(registry, std::vector<std::filesystem::path>{std::move(folder)}, std::move(configs),
+                   std::move(isolation))
 {
 }
 
 PluginFolder::PluginFolder(AnalyzerRegistry& registry, std::vector<std::filesystem::path> folders,
-                           AnalyzerConfigs configs)
+                           AnalyzerConfigs configs, IsolationSettings isolation)
     : registry_(registry), folders_(std::move(folders)),
       shadow_dir_(std::filesystem::temp_directory_path() / ("ava-extension-host." + std::to_string(::getpid()))),
-      configs_(std::move(configs))
+      configs_(std::move(configs)), isolation_(std::move(isolation))
 {
+    if (isolation_.worker_executable.empty()) {
+        isolation_.worker_executable = isolation::default_worker_executable();
+    }
     for (auto& folder : folders_) {
         if (!folder.has_filename() && folder.has_relative_path()) {
             folder = folder.parent_path(); // "dir/" -> "dir": a file's parent_path() names its folder
@@ -103,6 +113,11 @@ ScanReport PluginFolder::rescan(bool retry_refused)
     ScanReport report;
     std::vector<std::filesystem::path> unreadable;
     const auto files = plugin_files(report, unreadable); // folder by folder: the load order
+    if (retry_refused) {
+        for (const auto& analyzer : registry_.list()) {
+            analyzer->shared_plugin()->reset_failures();
+        }
+    }
     auto sorted = files;
     std::sort(sorted.begin(), sorted.end());
     std::vector<std::filesystem::path> gone;
@@ -140,15 +155,14 @@ ScanReport PluginFolder::file_settled(const std::filesystem::path& file, bool re
     std::shared_ptr<Analyzer> analyzer;
     std::string refusal;
     try {
-        auto library = PluginLibrary::load(file, shadow_dir_);
+        auto plugin = load_plugin(file);
         for (const auto& [other, provided] : provided_) {
-            if (other != file && provided.analyzer == library->name()) {
-                throw PluginLoadError(file.string() + ": refused: analyzer name '" + library->name() +
+            if (other != file && provided.analyzer == plugin->name()) {
+                throw PluginLoadError(file.string() + ": refused: analyzer name '" + plugin->name() +
                                       "' is already provided by " + other.string());
             }
         }
-        const auto& config = config_for(library->name());
-        analyzer = Analyzer::create(std::move(library), config);
+        analyzer = Analyzer::create(plugin, config_for(plugin->name()));
     } catch (const PluginLoadError& e) {
         refusal = e.what();
     } catch (const std::exception& e) {
@@ -157,7 +171,7 @@ ScanReport PluginFolder::file_settled(const std::filesystem::path& file, bool re
     if (!analyzer) {
         const auto serving = known != provided_.end() ? registry_.find(known->second.analyzer) : nullptr;
         if (serving) {
-            refusal += " (version " + serving->library().version() + " of '" + serving->name() + "' keeps serving)";
+            refusal += " (version " + serving->plugin().version() + " of '" + serving->name() + "' keeps serving)";
         }
         refuse(report, file, *stamp, std::move(refusal));
         return report;
@@ -173,14 +187,15 @@ ScanReport PluginFolder::file_settled(const std::filesystem::path& file, bool re
     report.loaded.push_back(described(*analyzer));
     const auto replaced = registry_.put(analyzer);
     if (replaced) {
-        spdlog::info("analyzer '{}' version {} (ABI {}) from {} replaces version {}: new work goes to {}, open "
-                     "streams finish on {}",
-                     analyzer->name(), analyzer->library().version(), analyzer->library().abi_version(),
-                     file.string(), replaced->library().version(), analyzer->library().version(),
-                     replaced->library().version());
+        spdlog::info("analyzer '{}' version {} (ABI {}, isolation {}) from {} replaces version {}: new work goes "
+                     "to {}, open streams finish on {}",
+                     analyzer->name(), analyzer->plugin().version(), analyzer->plugin().abi_version(),
+                     to_string(analyzer->plugin().isolation()), file.string(), replaced->plugin().version(),
+                     analyzer->plugin().version(), replaced->plugin().version());
     } else {
-        spdlog::info("loaded analyzer '{}' version {} (ABI {}) from {}", analyzer->name(),
-                     analyzer->library().version(), analyzer->library().abi_version(), file.string());
+        spdlog::info("loaded analyzer '{}' version {} (ABI {}, isolation {}) from {}", analyzer->name(),
+                     analyzer->plugin().version(), analyzer->plugin().abi_version(),
+                     to_string(analyzer->plugin().isolation()), file.string());
     }
     retire(replaced);
     count_reload();
@@ -216,7 +231,7 @@ void PluginFolder::set_analyzer_configs(AnalyzerConfigs configs)
             continue;
         }
         try {
-            fresh.push_back(Analyzer::create(active->shared_library(), next));
+            fresh.push_back(Analyzer::create(active->shared_plugin(), next));
         } catch (const AnalyzerError& e) {
             throw AnalyzerConfigError(active->name(), e.what());
         }
@@ -228,6 +243,26 @@ void PluginFolder::set_analyzer_configs(AnalyzerConfigs configs)
         retire(registry_.put(analyzer));
     }
     configs_ = std::move(configs);
+}
+
+std::shared_ptr<LoadedPlugin> PluginFolder::load_plugin(const std::filesystem::path& file) const
+{
+    const auto in_process = [&] { return std::make_shared<InProcessPlugin>(PluginLibrary::load(file, shadow_dir_)); };
+    const auto isolated = [&]() -> std::shared_ptr<LoadedPlugin> {
+        if (isolation_.worker_executable.empty()) {
+            throw PluginLoadError(file.string() + ": refused: isolation is \"process\" but the analyzer worker "
+                                  "executable (ava-analyzer-worker) was not found");
+        }
+        return isolation::IsolatedPlugin::load(file, isolation_, shadow_dir_);
+    };
+    // Only the plugin knows its analyzer name, which per-analyzer settings use: it is loaded the default
+    // way first (so an untrusted plugin is loaded in a worker first), then moved if its name says so.
+    std::shared_ptr<LoadedPlugin> plugin = isolation_.mode == Isolation::process ? isolated() : in_process();
+    if (isolation_.mode_for(plugin->name()) != plugin->isolation()) {
+        plugin.reset();
+        plugin = isolation_.mode == Isolation::process ? in_process() : isolated();
+    }
+    return plugin;
 }
 
 const std::string& PluginFolder::config_for(const std::string& analyzer) const
@@ -278,11 +313,11 @@ std::size_t PluginFolder::reap()
     }
     for (auto& analyzer : drained) {
         const auto state = state_of(*analyzer, true);
-        const std::weak_ptr<PluginLibrary> library = analyzer->shared_library();
+        const std::weak_ptr<LoadedPlugin> library = analyzer->shared_plugin();
         analyzer.reset(); // destroy() the instance and, if this was the library's last instance, dlclose it
         if (!library.expired()) {
             spdlog::info("analyzer '{}' version {}: previous instance drained and destroyed", state.name, state.version);
-        } else if (still_mapped(state.loaded_from)) {
+        } else if (state.isolation == Isolation::none && still_mapped(state.loaded_from)) {
             spdlog::warn("analyzer '{}' version {} drained, but its library stays mapped after dlclose (it marked "
                          "itself non-unloadable, e.g. GCC unique symbols: build plugins with -fno-gnu-unique)",
                          state.name, state.version);

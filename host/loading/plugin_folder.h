@@ -16,6 +16,7 @@
 
 #include "analyzer_registry.h"
 #include "file_stamp.h"
+#include "plugin_isolation.h"
 
 #include <chrono>
 #include <cstdint>
@@ -46,6 +47,8 @@ struct AnalyzerState {
     std::filesystem::path loaded_from; // its private shadow copy (what /proc/<pid>/maps shows)
     std::chrono::system_clock::time_point loaded_at;
     bool draining = false; // replaced or removed: finishing its open streams, then unloaded
+    Isolation isolation = Isolation::none;
+    PluginHealth health;
 };
 
 struct PluginCounters {
@@ -71,10 +74,13 @@ class PluginFolder {
 public:
     using AnalyzerConfigs = std::map<std::string, std::string>; // analyzer name -> configuration (JSON object)
 
-    PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs = {});
+    // Isolation: where plugin code runs (default: each plugin version in its own worker process).
+    PluginFolder(AnalyzerRegistry& registry, std::filesystem::path folder, AnalyzerConfigs configs = {},
+                 IsolationSettings isolation = {});
     // Several folders: files load folder by folder in this order, so of two files providing one analyzer
     // name, the one in the earlier folder wins.
-    PluginFolder(AnalyzerRegistry& registry, std::vector<std::filesystem::path> folders, AnalyzerConfigs configs = {});
+    PluginFolder(AnalyzerRegistry& registry, std::vector<std::filesystem::path> folders, AnalyzerConfigs configs = {},
+                 IsolationSettings isolation = {});
     PluginFolder(const PluginFolder&) = delete;
     PluginFolder& operator=(const PluginFolder&) = delete;
     ~PluginFolder(); // removes the private shadow folder
@@ -82,7 +88,8 @@ public:
     // The first load: every *.so, by folder then file name (of two files with one analyzer name, the first wins).
     ScanReport load_all();
     // Makes the registry match the folders: new and changed files load, vanished ones are retired. An
-    // unreadable folder changes nothing for the files it held. A refused file is tried again when it changed, or when asked to.
+    // unreadable folder changes nothing for the files it held. A refused file is tried again when it changed,
+    // or when asked to (retry_refused, which also clears analyzers marked failed).
     ScanReport rescan(bool retry_refused = false);
     // One file that is there and no longer being written: loads it unless this version is already loaded
     // (or was refused, unless retry_refused).
@@ -111,6 +118,8 @@ private:
     std::vector<std::filesystem::path> plugin_files(ScanReport& report,
                                                     std::vector<std::filesystem::path>& unreadable) const;
     const std::string& config_for(const std::string& analyzer) const;
+    // Loads `file` where the isolation settings say its analyzer runs. Throws PluginLoadError.
+    std::shared_ptr<LoadedPlugin> load_plugin(const std::filesystem::path& file) const;
     void refuse(ScanReport& report, const std::filesystem::path& file, const FileStamp& stamp, std::string message);
     void retire(std::shared_ptr<Analyzer> analyzer);
     void count_reload();
@@ -119,6 +128,7 @@ private:
     std::vector<std::filesystem::path> folders_;
     std::filesystem::path shadow_dir_;
     AnalyzerConfigs configs_;
+    IsolationSettings isolation_;
     std::map<std::filesystem::path, Provided> provided_; // file -> the analyzer it provides now
     std::map<std::filesystem::path, FileStamp> refused_;  // file -> the version of it that was refused
     bool serving_ = false; // after load_all: later loads count as reloads

@@ -361,7 +361,7 @@ RouteTarget Router::resolve_name_version(const RouteTable& table, std::string_vi
         }
     }
     auto target = target_for(route_to(std::string(name)), parameters, std::string(how));
-    const auto loaded = target.analyzer->library().version();
+    const auto loaded = target.analyzer->plugin().version();
     if (!version.empty() && version != loaded) {
         std::string aliases;
         for (const auto& route : table.routes) {

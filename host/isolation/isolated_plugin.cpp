@@ -1,0 +1,413 @@
+#include "isolated_plugin.h"
+
+#include "result_log.h"
+
+#include "frames/shared_memory_mapping.h"
+#include "inferences/inference_collector.h"
+#include "loading/plugin_library.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace ava::isolation {
+namespace {
+
+using loading::AnalyzerError;
+
+struct Reply {
+    ava_status status;
+    std::string message;
+};
+
+// Every reply to create/open_stream/process starts with the plugin's status and message.
+Reply status_of(Reader& r)
+{
+    Reply reply;
+    reply.status = static_cast<ava_status>(r.get<std::uint32_t>());
+    reply.message = r.get_string();
+    if (reply.status < AVA_STATUS_OK || reply.status > AVA_STATUS_OUT_OF_MEMORY) {
+        reply.message = "returned an unknown status " + std::to_string(static_cast<int>(reply.status)) +
+                        (reply.message.empty() ? "" : ": " + reply.message);
+        reply.status = AVA_STATUS_INTERNAL;
+    }
+    return reply;
+}
+
+class IsolatedAnalyzer final : public loading::Analyzer {
+public:
+    IsolatedAnalyzer(std::shared_ptr<IsolatedPlugin> plugin, std::string config_json)
+        : Analyzer(plugin, std::move(config_json)), owner_(*plugin)
+    {
+    }
+    ~IsolatedAnalyzer() override;
+
+    std::unique_ptr<loading::AnalyzerSession> open_session(const loading::StreamInfo& info) override;
+
+    // This instance's id in `worker`, created there first if that worker does not have it yet.
+    std::uint64_t remote_in(WorkerProcess& worker);
+
+    IsolatedPlugin& owner_;
+
+private:
+    std::mutex mutex_;
+    std::uint64_t generation_ = 0; // the worker holding remote_id_
+    std::uint64_t remote_id_ = 0;
+};
+
+class IsolatedSession final : public loading::AnalyzerSession {
+public:
+    IsolatedSession(std::shared_ptr<IsolatedAnalyzer> analyzer, loading::StreamInfo info)
+        : AnalyzerSession(analyzer), owner_(*analyzer), info_(std::move(info))
+    {
+    }
+    ~IsolatedSession() override;
+
+    // Opens the session in `worker` unless it is open there already. Throws AnalyzerError, WorkerFailure.
+    std::uint64_t remote_in(WorkerProcess& worker);
+    inferences::InferenceList process(const frames::Frame& frame) override;
+
+private:
+    IsolatedAnalyzer& owner_;
+    loading::StreamInfo info_;
+    std::uint64_t generation_ = 0;
+    std::uint64_t remote_id_ = 0;
+    const frames::SharedMemoryMapping* mapped_ = nullptr; // the shared memory the worker has for this session
+};
+
+std::uint64_t IsolatedAnalyzer::remote_in(WorkerProcess& worker)
+{
+    std::lock_guard lock(mutex_);
+    if (generation_ == worker.generation()) {
+        return remote_id_;
+    }
+    Writer w;
+    w.put_string(config_json());
+    const auto message = worker.call(MessageKind::create, w.bytes(), owner_.load_timeout(),
+                                     owner_.deadline_text("create()", owner_.load_timeout()));
+    Reader r(message.payload);
+    const auto reply = status_of(r);
+    if (reply.status != AVA_STATUS_OK) {
+        throw AnalyzerError(reply.status, name() + ": create failed: " + reply.message);
+    }
+    remote_id_ = r.get<std::uint64_t>();
+    generation_ = worker.generation();
+    return remote_id_;
+}
+
+IsolatedAnalyzer::~IsolatedAnalyzer()
+{
+    try {
+        const auto worker = owner_.running_worker();
+        if (worker && worker->generation() == generation_) {
+            Writer w;
+            w.put(remote_id_);
+            worker->call(MessageKind::destroy, w.bytes(), owner_.analysis_timeout(),
+                         owner_.deadline_text("destroy()", owner_.analysis_timeout()));
+        }
+    } catch (const std::exception& e) {
+        spdlog::debug("{}: destroy in the worker: {}", name(), e.what()); // the worker is gone: so is the instance
+    }
+}
+
+std::unique_ptr<loading::AnalyzerSession> IsolatedAnalyzer::open_session(const loading::StreamInfo& info)
+{
+    auto session = std::make_unique<IsolatedSession>(std::static_pointer_cast<IsolatedAnalyzer>(shared_from_this()), info);
+    const auto serial = serial_lock();
+    const auto worker = owner_.worker();
+    try {
+        session->remote_in(*worker);
+    } catch (const WorkerFailure& e) {
+        throw owner_.failure(e);
+    }
+    return session;
+}
+
+std::uint64_t IsolatedSession::remote_in(WorkerProcess& worker)
+{
+    if (generation_ == worker.generation()) {
+        return remote_id_;
+    }
+    const auto instance = owner_.remote_in(worker);
+    if (generation_ != 0) {
+        spdlog::warn("{}: stream '{}' reopened in a new worker process: its per-stream state was lost", owner_.name(),
+                     info_.pipeline_name.empty() ? info_.route : info_.pipeline_name);
+    }
+    Writer w;
+    w.put(instance)
+        .put_string(info_.pipeline_name)
+        .put_string(info_.node_name)
+        .put_string(info_.route)
+        .put(info_.width)
+        .put(info_.height)
+        .put(static_cast<std::int32_t>(info_.pixel_format))
+        .put(info_.timescale)
+        .put_string(info_.parameters_json);
+    const auto message = worker.call(MessageKind::open_stream, w.bytes(), owner_.owner_.analysis_timeout(),
+                                     owner_.owner_.deadline_text("open_stream()", owner_.owner_.analysis_timeout()));
+    Reader r(message.payload);
+    const auto reply = status_of(r);
+    if (reply.status != AVA_STATUS_OK) {
+        throw AnalyzerError(reply.status, owner_.name() + ": " + reply.message);
+    }
+    remote_id_ = r.get<std::uint64_t>();
+    generation_ = worker.generation();
+    mapped_ = nullptr;
+    return remote_id_;
+}
+
+IsolatedSession::~IsolatedSession()
+{
+    try {
+        const auto serial = owner_.serial_lock();
+        const auto worker = owner_.owner_.running_worker();
+        if (worker && worker->generation() == generation_) {
+            Writer w;
+            w.put(remote_id_);
+            worker->call(MessageKind::close_stream, w.bytes(), owner_.owner_.analysis_timeout(),
+                         owner_.owner_.deadline_text("close_stream()", owner_.owner_.analysis_timeout()));
+        }
+    } catch (const std::exception& e) {
+        spdlog::debug("{}: close_stream in the worker: {}", owner_.name(), e.what());
+    }
+}
+
+inferences::InferenceList IsolatedSession::process(const frames::Frame& frame)
+{
+    auto& plugin = owner_.owner_;
+    const auto serial = owner_.serial_lock();
+    const auto exclusive = session_lock();
+    const auto worker = plugin.worker();
+    Message message;
+    try {
+        const auto session = remote_in(*worker);
+        const auto& image = frame.image;
+        const std::size_t bytes = image.step[0] * static_cast<std::size_t>(image.rows);
+        Writer w;
+        w.put(session)
+            .put(static_cast<std::uint32_t>(image.cols))
+            .put(static_cast<std::uint32_t>(image.rows))
+            .put(static_cast<std::uint32_t>(image.step[0]))
+            .put(static_cast<std::int32_t>(frame.format))
+            .put(frame.timestamp);
+        const auto* mapping = frame.shared_memory;
+        const auto* base = mapping != nullptr ? static_cast<const std::uint8_t*>(mapping->address()) : nullptr;
+        std::optional<std::optional<FrameArena::Block>> block; // held until the reply: the worker reads it
+        int fd = -1;
+        if (base != nullptr && image.data >= base && image.data + bytes <= base + mapping->size()) {
+            // Read in place: the worker maps the sender's file itself (once per session).
+            w.put(std::uint8_t{1}).put(static_cast<std::uint64_t>(image.data - base)).put(mapping->size());
+            if (mapped_ != mapping) {
+                fd = mapping->fd();
+            }
+        } else {
+            block.emplace(worker->arena().allocate(bytes));
+            if (!*block) {
+                throw frames::FrameBudgetExceeded(owner_.name() + ": no room for the frame in its worker's frame arena");
+            }
+            if (image.isContinuous()) {
+                std::memcpy((*block)->data(), image.data, bytes);
+            } else {
+                for (int row = 0; row < image.rows; ++row) {
+                    std::memcpy((*block)->data() + row * image.step[0], image.ptr(row), image.step[0]);
+                }
+            }
+            w.put(std::uint8_t{0}).put(static_cast<std::uint64_t>((*block)->offset())).put(std::uint64_t{0});
+        }
+        message = worker->call(MessageKind::process, w.bytes(), plugin.analysis_timeout(),
+                               plugin.deadline_text("process()", plugin.analysis_timeout()), fd);
+        if (fd >= 0) {
+            mapped_ = mapping;
+        }
+    } catch (const WorkerFailure& e) {
+        throw plugin.failure(e);
+    }
+    inferences::InferenceCollector collector(owner_.name());
+    try {
+        Reader r(message.payload);
+        const auto reply = status_of(r);
+        const auto log = r.get_string();
+        if (const auto late = r.get<std::uint32_t>(); late != 0) {
+            spdlog::warn("{}: {} result call(s) came after process() returned and were ignored", owner_.name(), late);
+        }
+        replay(log, collector.sink());
+        return loading::answer_of(owner_.name(), reply.status, reply.message, collector);
+    } catch (const WireError& e) {
+        throw AnalyzerError(AVA_STATUS_INTERNAL, owner_.name() + ": its worker sent a malformed answer: " + e.what());
+    }
+}
+
+} // namespace
+
+std::shared_ptr<IsolatedPlugin> IsolatedPlugin::load(const std::filesystem::path& file,
+                                                     const loading::IsolationSettings& settings,
+                                                     const std::filesystem::path& shadow_dir)
+{
+    WorkerOptions options;
+    options.executable = settings.worker_executable;
+    options.plugin = file;
+    options.shadow_dir = shadow_dir;
+    options.label = file.filename().string();
+    options.threads = settings.worker_threads;
+    options.arena_bytes = settings.arena_bytes;
+    options.load_timeout = settings.load_timeout;
+    // The memory limit is per analyzer name, which only the plugin knows: the first worker loads under the
+    // default limit, later ones under the analyzer's own.
+    options.memory_bytes = settings.memory_bytes;
+    std::shared_ptr<WorkerProcess> first;
+    try {
+        first = WorkerProcess::start(options, 1);
+    } catch (const WorkerLoadRefused& e) {
+        throw loading::PluginLoadError(e.what());
+    } catch (const std::exception& e) {
+        throw loading::PluginLoadError(file.string() + ": refused: loading it in a worker process failed: " + e.what());
+    }
+    const auto& hello = first->hello();
+    options.memory_bytes = settings.memory_for(hello.name);
+    loading::PluginInfo info{hello.name,
+                             hello.version,
+                             hello.description,
+                             std::to_string(hello.abi_major) + "." + std::to_string(hello.abi_minor),
+                             hello.concurrency,
+                             file,
+                             hello.loaded_path,
+                             std::chrono::system_clock::now()};
+    return std::make_shared<IsolatedPlugin>(std::move(info), std::move(options), settings.analysis_timeout,
+                                            std::move(first));
+}
+
+IsolatedPlugin::IsolatedPlugin(loading::PluginInfo info, WorkerOptions options,
+                               std::chrono::milliseconds analysis_timeout, std::shared_ptr<WorkerProcess> first)
+    : LoadedPlugin(std::move(info)), options_(std::move(options)), analysis_timeout_(analysis_timeout),
+      current_(std::move(first))
+{
+}
+
+std::shared_ptr<loading::Analyzer> IsolatedPlugin::create_analyzer(std::string config_json)
+{
+    auto analyzer = std::make_shared<IsolatedAnalyzer>(shared_from_this(), std::move(config_json));
+    const auto running = worker();
+    try {
+        analyzer->remote_in(*running);
+    } catch (const WorkerFailure& e) {
+        throw failure(e);
+    }
+    return analyzer;
+}
+
+std::string IsolatedPlugin::deadline_text(const char* call, std::chrono::milliseconds timeout) const
+{
+    return "analyzer '" + name() + "' exceeded its " + std::to_string(timeout.count()) + " ms deadline in " + call;
+}
+
+loading::AnalyzerError IsolatedPlugin::failure(const WorkerFailure& e) const
+{
+    const std::string what = e.what();
+    return AnalyzerError(AVA_STATUS_INTERNAL,
+                         e.deadline() ? what + " (its worker process was killed and restarts)"
+                                      : "analyzer '" + name() + "': " + what + " (it restarts)");
+}
+
+void IsolatedPlugin::note_end(const WorkerProcess& ended)
+{
+    if (current_end_noted_) {
+        return;
+    }
+    current_end_noted_ = true;
+    last_failure_ = ended.end_reason();
+    const auto now = ended.end_time();
+    crashes_.push_back(now);
+    while (!crashes_.empty() && now - crashes_.front() > crash_window) {
+        crashes_.pop_front();
+    }
+    if (crashes_.size() >= max_crashes) {
+        failed_ = true;
+        spdlog::error("analyzer '{}' failed {} times within {} s (last: {}): marked failed; it is tried again when "
+                      "its file changes or on POST /admin/reload",
+                      name(), crashes_.size(), crash_window.count(), last_failure_);
+        return;
+    }
+    // The first failure restarts at once; repeated ones wait 100 ms, 200 ms, ... up to 5 s.
+    const auto repeats = crashes_.size() - 1;
+    const auto delay = repeats == 0 ? std::chrono::milliseconds(0)
+                                    : std::min<std::chrono::milliseconds>(
+                                                    std::chrono::milliseconds(100 << std::min<std::size_t>(repeats - 1, 6)),
+                                                    std::chrono::seconds(5));
+    next_start_ = now + delay;
+}
+
+std::shared_ptr<WorkerProcess> IsolatedPlugin::worker()
+{
+    std::lock_guard lock(mutex_);
+    if (current_ && current_->alive()) {
+        return current_;
+    }
+    if (current_) {
+        note_end(*current_);
+    }
+    if (failed_) {
+        throw loading::AnalyzerUnavailable("analyzer '" + name() + "' is marked failed after " +
+                                           std::to_string(max_crashes) + " failures within " +
+                                           std::to_string(crash_window.count()) + " s (last: " + last_failure_ +
+                                           "); replace its file or POST /admin/reload to try again");
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_start_) {
+        throw loading::AnalyzerUnavailable(
+            "analyzer '" + name() + "' is restarting (" + last_failure_ + "); retry in " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(next_start_ - now).count()) + " ms");
+    }
+    try {
+        ++generation_;
+        auto next = std::shared_ptr<WorkerProcess>(WorkerProcess::start(options_, generation_));
+        ++restarts_;
+        spdlog::info("analyzer '{}': worker process {} started (pid {}, restart {})", name(), generation_, next->pid(),
+                     restarts_);
+        current_ = std::move(next);
+        current_end_noted_ = false;
+        return current_;
+    } catch (const std::exception& e) {
+        // Counted like a crash: a plugin that no longer loads must not be retried in a tight loop.
+        last_failure_ = std::string("restarting its worker failed: ") + e.what();
+        crashes_.push_back(now);
+        failed_ = crashes_.size() >= max_crashes;
+        next_start_ = now + std::chrono::seconds(1);
+        throw loading::AnalyzerUnavailable("analyzer '" + name() + "': " + last_failure_);
+    }
+}
+
+std::shared_ptr<WorkerProcess> IsolatedPlugin::running_worker() const
+{
+    std::lock_guard lock(mutex_);
+    return current_ && current_->alive() ? current_ : nullptr;
+}
+
+loading::PluginHealth IsolatedPlugin::health() const
+{
+    std::lock_guard lock(mutex_);
+    loading::PluginHealth health;
+    health.restarts = restarts_;
+    health.last_failure = last_failure_;
+    const bool running = current_ && current_->alive();
+    health.pid = running ? current_->pid() : 0;
+    if (!running && current_ && !current_end_noted_) {
+        health.last_failure = current_->end_reason();
+    }
+    health.state = failed_ ? loading::PluginHealth::State::failed
+                   : running ? loading::PluginHealth::State::running
+                             : loading::PluginHealth::State::restarting;
+    return health;
+}
+
+void IsolatedPlugin::reset_failures()
+{
+    std::lock_guard lock(mutex_);
+    if (failed_) {
+        spdlog::info("analyzer '{}': failed state cleared by a reload; its next call starts a worker", name());
+    }
+    failed_ = false;
+    crashes_.clear();
+    next_start_ = {};
+}
+
+} // namespace ava::isolation

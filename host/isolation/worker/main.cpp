@@ -1,0 +1,330 @@
+// ava-analyzer-worker: runs one analyzer plugin on behalf of ava-extension-host (docs/isolation.md).
+// Started by the host with its socket on descriptor 3 and the frame arena (a memfd, mapped read-only here)
+// on descriptor 4. It loads the plugin with the host's own loader, says hello, then runs each request on
+// a small thread pool and answers on the socket. It exits when the host closes the socket (and dies with
+// the host: PR_SET_PDEATHSIG), so it holds no state anyone else needs.
+
+#include "isolation/result_log.h"
+#include "isolation/wire.h"
+#include "loading/plugin_library.h"
+#include "inferences/inference_collector.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using namespace ava::isolation;
+using ava::loading::PluginLibrary;
+
+constexpr int socket_fd = 3;
+constexpr int arena_fd = 4;
+
+// A read-only mapping, unmapped on destruction.
+class Mapping {
+public:
+    Mapping(int fd, std::size_t size)
+        : size_(size), data_(::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0))
+    {
+        if (data_ == MAP_FAILED) {
+            throw std::runtime_error(std::string("mmap: ") + std::strerror(errno));
+        }
+    }
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping() { ::munmap(data_, size_); }
+    const std::uint8_t* data() const noexcept { return static_cast<const std::uint8_t*>(data_); }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    std::size_t size_;
+    void* data_;
+};
+
+struct Session {
+    void* handle = nullptr;
+    std::uint64_t instance = 0;
+    std::shared_ptr<Mapping> shared_memory; // the sender's file, when its frames are read in place
+};
+
+struct Reply {
+    ava_status status = AVA_STATUS_OK;
+    std::string message;
+};
+
+std::string message_of(const ava_error& error, const char* fallback)
+{
+    const std::string message(error.message, strnlen(error.message, sizeof error.message));
+    return message.empty() ? fallback : message;
+}
+
+class Worker {
+public:
+    Worker(std::shared_ptr<PluginLibrary> library, unsigned threads, std::size_t arena_bytes)
+        : library_(std::move(library)), d_(library_->descriptor()), arena_(arena_fd, arena_bytes), pool_(threads)
+    {
+    }
+
+    void serve()
+    {
+        Message request;
+        while (receive_message(socket_fd, request)) {
+            boost::asio::post(pool_, [this, r = std::make_shared<Message>(std::move(request))] { handle(*r); });
+            request = Message{};
+        }
+    }
+
+private:
+    void handle(Message& request)
+    {
+        Writer out;
+        try {
+            Reader in(request.payload);
+            switch (request.header.kind) {
+            case MessageKind::create: create(in, out); break;
+            case MessageKind::destroy: destroy(in); break;
+            case MessageKind::open_stream: open_stream(in, out); break;
+            case MessageKind::close_stream: close_stream(in); break;
+            case MessageKind::process: process(in, request.fd, out); break;
+            default: out = failure("unknown request"); break;
+            }
+        } catch (const std::exception& e) {
+            out = failure(e.what());
+        }
+        std::lock_guard lock(write_mutex_);
+        send_message(socket_fd, MessageHeader{request.header.request_id, request.header.kind, 0}, out.bytes());
+    }
+
+    static Writer failure(std::string_view why)
+    {
+        Writer w;
+        w.put(static_cast<std::uint32_t>(AVA_STATUS_INTERNAL)).put_string(std::string("worker: ") + std::string(why));
+        return w;
+    }
+
+    void create(Reader& in, Writer& out)
+    {
+        const std::string config(in.get_string());
+        ava_error error{};
+        void* instance = nullptr;
+        const auto status = d_.create(config.c_str(), &instance, &error);
+        const bool ok = status == AVA_STATUS_OK && instance != nullptr;
+        out.put(static_cast<std::uint32_t>(ok ? AVA_STATUS_OK : status == AVA_STATUS_OK ? AVA_STATUS_INTERNAL : status))
+            .put_string(ok ? "" : message_of(error, "no instance returned"));
+        std::lock_guard lock(mutex_);
+        const auto id = next_id_++;
+        if (ok) {
+            instances_[id] = instance;
+        }
+        out.put(id);
+    }
+
+    void destroy(Reader& in)
+    {
+        void* instance = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            const auto it = instances_.find(in.get<std::uint64_t>());
+            if (it == instances_.end()) {
+                return;
+            }
+            instance = it->second;
+            instances_.erase(it);
+        }
+        d_.destroy(instance);
+    }
+
+    void open_stream(Reader& in, Writer& out)
+    {
+        const auto instance_id = in.get<std::uint64_t>();
+        const std::string pipeline(in.get_string()), node(in.get_string()), route(in.get_string());
+        ava_stream_info info{};
+        info.struct_size = sizeof info;
+        info.pipeline_name = pipeline.c_str();
+        info.node_name = node.c_str();
+        info.route = route.c_str();
+        info.width = in.get<std::uint32_t>();
+        info.height = in.get<std::uint32_t>();
+        info.pixel_format = static_cast<ava_pixel_format>(in.get<std::int32_t>());
+        info.timescale = in.get<std::uint32_t>();
+        const std::string parameters(in.get_string());
+        info.parameters_json = parameters.c_str();
+        void* instance = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            const auto it = instances_.find(instance_id);
+            if (it == instances_.end()) {
+                throw std::runtime_error("open_stream on an unknown instance");
+            }
+            instance = it->second;
+        }
+        ava_error error{};
+        void* handle = nullptr;
+        const auto status = d_.open_stream(instance, &info, &handle, &error);
+        const bool ok = status == AVA_STATUS_OK && handle != nullptr;
+        out.put(static_cast<std::uint32_t>(ok ? AVA_STATUS_OK : status == AVA_STATUS_OK ? AVA_STATUS_INTERNAL : status))
+            .put_string(ok ? "" : message_of(error, "open_stream returned no session"));
+        std::lock_guard lock(mutex_);
+        const auto id = next_id_++;
+        if (ok) {
+            sessions_[id] = Session{handle, instance_id, nullptr};
+        }
+        out.put(id);
+    }
+
+    void close_stream(Reader& in)
+    {
+        void* handle = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            const auto it = sessions_.find(in.get<std::uint64_t>());
+            if (it == sessions_.end()) {
+                return;
+            }
+            handle = it->second.handle;
+            sessions_.erase(it);
+        }
+        d_.close_stream(handle);
+    }
+
+    void process(Reader& in, ava::runtime::UniqueFd& fd, Writer& out)
+    {
+        const auto id = in.get<std::uint64_t>();
+        ava_frame frame{};
+        frame.struct_size = sizeof frame;
+        frame.width = in.get<std::uint32_t>();
+        frame.height = in.get<std::uint32_t>();
+        frame.stride_bytes = in.get<std::uint32_t>();
+        frame.pixel_format = static_cast<ava_pixel_format>(in.get<std::int32_t>());
+        frame.timestamp = in.get<std::uint64_t>();
+        const bool in_place = in.get<std::uint8_t>() != 0;
+        const auto offset = in.get<std::uint64_t>();
+        const auto region_size = in.get<std::uint64_t>();
+        void* handle = nullptr;
+        std::shared_ptr<Mapping> region;
+        {
+            std::lock_guard lock(mutex_);
+            const auto it = sessions_.find(id);
+            if (it == sessions_.end()) {
+                throw std::runtime_error("process on an unknown session");
+            }
+            if (in_place && fd.valid()) {
+                it->second.shared_memory = std::make_shared<Mapping>(fd.get(), region_size);
+            }
+            handle = it->second.handle;
+            region = it->second.shared_memory;
+        }
+        const std::uint8_t* base = arena_.data();
+        std::size_t size = arena_.size();
+        if (in_place) {
+            if (!region) {
+                throw std::runtime_error("frame in shared memory the worker was not given");
+            }
+            base = region->data();
+            size = region->size();
+        }
+        const auto bytes = std::uint64_t{frame.stride_bytes} * frame.height;
+        if (offset > size || bytes > size - offset) {
+            throw std::runtime_error("frame lies outside its memory");
+        }
+        frame.data = base + offset;
+        auto sink = std::make_unique<RecordingSink>(ava::inferences::max_answer_bytes + (std::size_t{64} << 10));
+        ava_error error{};
+        const auto status = d_.process(handle, &frame, &sink->sink(), &error);
+        const auto log = sink->close();
+        out.put(static_cast<std::uint32_t>(status))
+            .put_string(status == AVA_STATUS_OK ? "" : message_of(error, "process failed"))
+            .put_string(log)
+            .put(static_cast<std::uint32_t>(retire(std::move(sink))));
+    }
+
+    // A plugin that emits from its own thread after process() returned would write through a dangling
+    // sink: closed sinks are kept a while, so such a call is refused and counted instead. Returns the late
+    // calls counted since the last frame.
+    std::size_t retire(std::unique_ptr<RecordingSink> sink)
+    {
+        std::lock_guard lock(mutex_);
+        std::size_t late = 0;
+        for (const auto& old : retired_) {
+            late += old->take_late_calls();
+        }
+        retired_.push_back(std::move(sink));
+        if (retired_.size() > 64) {
+            retired_.pop_front();
+        }
+        return late;
+    }
+
+    std::shared_ptr<PluginLibrary> library_;
+    const ava_plugin_descriptor& d_;
+    Mapping arena_;
+    std::mutex mutex_;
+    std::uint64_t next_id_ = 1;
+    std::map<std::uint64_t, void*> instances_;
+    std::map<std::uint64_t, Session> sessions_;
+    std::mutex write_mutex_;
+    std::deque<std::unique_ptr<RecordingSink>> retired_;
+    boost::asio::thread_pool pool_; // last: its threads stop before what they use goes
+};
+
+void send_hello(const PluginLibrary* library, const std::string& refusal)
+{
+    Writer w;
+    w.put(static_cast<std::uint8_t>(library != nullptr));
+    if (library == nullptr) {
+        w.put_string(refusal);
+    } else {
+        const auto& d = library->descriptor();
+        w.put_string(library->name())
+            .put_string(library->version())
+            .put_string(library->description())
+            .put_string(library->loaded_path().string())
+            .put(d.abi_major)
+            .put(d.abi_minor)
+            .put(static_cast<std::int32_t>(d.concurrency));
+    }
+    send_message(socket_fd, MessageHeader{0, MessageKind::hello, 0}, w.bytes());
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::map<std::string, std::string> args;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        args[argv[i]] = argv[i + 1];
+    }
+    spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] [worker " + std::to_string(::getpid()) + "] %v");
+    std::shared_ptr<PluginLibrary> library;
+    try {
+        library = PluginLibrary::load(args["--plugin"], args["--shadow-dir"]);
+    } catch (const std::exception& e) {
+        send_hello(nullptr, e.what());
+        return 0;
+    }
+    try {
+        Worker worker(library, static_cast<unsigned>(std::stoul(args["--threads"])),
+                      static_cast<std::size_t>(std::stoull(args["--arena-bytes"])));
+        send_hello(library.get(), "");
+        worker.serve();
+    } catch (const std::exception& e) {
+        spdlog::error("analyzer worker for {}: {}", args["--plugin"], e.what());
+    }
+    // The host hung up. Leave without running the plugin's destructors: a plugin stuck in a call must not
+    // keep the process alive, and nothing here outlives the process.
+    std::fflush(nullptr);
+    ::_exit(0);
+}

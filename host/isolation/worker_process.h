@@ -1,0 +1,120 @@
+#pragma once
+// WorkerProcess: one running analyzer worker (ava-analyzer-worker) seen from the host: the child process,
+// the socket to it, the frame arena it maps, and the calls waiting for its replies. Every call has a
+// deadline; a call that misses it gets the worker killed (SIGKILL), because a plugin stuck in a call
+// cannot be interrupted any other way. When the worker dies, for whatever reason, every waiting call fails
+// at once with the cause (signal, exit code, memory limit, deadline).
+//
+// One reader thread per worker takes replies off the socket and hands each to its caller; callers write
+// their requests themselves, one at a time.
+
+#include "frame_arena.h"
+#include "wire.h"
+
+#include <ava_plugin.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace ava::isolation {
+
+// The worker died or was killed, or did not answer in time: what() is the operator's line, e.g.
+// "its worker process was killed by signal 11 (Segmentation fault)".
+class WorkerFailure : public std::runtime_error {
+public:
+    WorkerFailure(const std::string& message, bool deadline) : std::runtime_error(message), deadline_(deadline) {}
+    bool deadline() const noexcept { return deadline_; }
+
+private:
+    bool deadline_;
+};
+
+// The plugin refused to load in the worker (the same messages as an in-process load).
+class WorkerLoadRefused : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct WorkerOptions {
+    std::filesystem::path executable;
+    std::filesystem::path plugin;     // the file in the plugins folder
+    std::filesystem::path shadow_dir; // where the worker puts its private copy
+    std::string label;                // for log lines: the file name
+    unsigned threads = 2;
+    std::size_t memory_bytes = 0;     // RLIMIT_DATA; 0 = none
+    std::size_t arena_bytes = 0;
+    std::chrono::milliseconds load_timeout{60000};
+};
+
+// What the worker's hello says about the plugin it loaded.
+struct WorkerHello {
+    std::string name, version, description, loaded_path;
+    std::uint32_t abi_major = 0, abi_minor = 0;
+    ava_concurrency concurrency = AVA_CONCURRENCY_SERIAL;
+};
+
+class WorkerProcess {
+public:
+    // Starts a worker and waits (up to load_timeout) for its hello. Throws WorkerLoadRefused when the
+    // plugin was refused, WorkerFailure when the worker died or said nothing in time, std::system_error.
+    static std::unique_ptr<WorkerProcess> start(const WorkerOptions& options, std::uint64_t generation);
+
+    WorkerProcess(const WorkerProcess&) = delete;
+    WorkerProcess& operator=(const WorkerProcess&) = delete;
+    ~WorkerProcess(); // asks the worker to exit, kills it if it does not within a second
+
+    // Sends one request and waits for its reply, at most `timeout`. On timeout the worker is killed and
+    // `on_timeout` becomes the reason. Throws WorkerFailure, WireError.
+    Message call(MessageKind kind, const std::string& payload, std::chrono::milliseconds timeout,
+                 const std::string& on_timeout, int fd = -1);
+
+    const WorkerHello& hello() const noexcept { return hello_; }
+    FrameArena& arena() noexcept { return *arena_; }
+    std::uint64_t generation() const noexcept { return generation_; }
+    int pid() const noexcept { return pid_; }
+    bool alive() const;
+    // Why the worker ended (empty while alive).
+    std::string end_reason() const;
+    std::chrono::steady_clock::time_point end_time() const;
+    // Kills the worker (SIGKILL); `reason` is what waiting calls and the log are told.
+    void kill(const std::string& reason);
+
+    WorkerProcess(const WorkerOptions& options, std::uint64_t generation, int pid, runtime::UniqueFd socket,
+                  std::unique_ptr<FrameArena> arena);
+
+private:
+    void read_replies();
+    void ended(const std::string& reason, bool asked);
+
+    WorkerOptions options_;
+    std::uint64_t generation_;
+    int pid_;
+    runtime::UniqueFd socket_;
+    std::unique_ptr<FrameArena> arena_;
+    WorkerHello hello_;
+
+    std::mutex write_mutex_;
+    mutable std::mutex mutex_; // guards what follows
+    std::condition_variable ended_cv_;
+    std::map<std::uint64_t, std::promise<Message>> waiting_;
+    std::uint64_t next_id_ = 1;
+    std::string kill_reason_; // set by kill(): replaces "killed by signal 9"
+    std::string end_reason_;
+    std::chrono::steady_clock::time_point end_time_;
+    bool ended_ = false;
+    std::atomic<bool> stopping_{false}; // the host asked it to exit
+    std::thread reader_; // last: started once everything it uses exists
+};
+
+} // namespace ava::isolation
