@@ -43,10 +43,14 @@ int main(int argc, char* argv[])
         auto& options = command_line.options;
         spdlog::set_level(spdlog::level::from_str(options.log_level));
         ava::runtime::Host host(options);
-        host.load();
+        const auto refused = host.load();
         if (command_line.check_config_only) {
-            std::cout << options.config_file->string() << ": valid\n";
-            return 0;
+            // A plugin the host would refuse is a deployment error too, not only a bad file.
+            for (const auto& reason : refused) {
+                std::cout << reason << "\n";
+            }
+            std::cout << options.config_file->string() << (refused.empty() ? ": valid\n" : ": invalid (a plugin was refused)\n");
+            return refused.empty() ? 0 : 1;
         }
         host.serve();
         spdlog::info("stopped");

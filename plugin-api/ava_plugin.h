@@ -164,9 +164,15 @@ typedef struct ava_plugin_descriptor {
 
 typedef const ava_plugin_descriptor* (*ava_plugin_entry_fn)(void);
 
-/* Declare the entry point in a plugin: AVA_PLUGIN_DEFINE_ENTRY(&my_descriptor) */
+/* Declare the entry point in a plugin: AVA_PLUGIN_DEFINE_ENTRY(&my_descriptor), at file scope. In C++ it
+ * declares itself extern "C" (a mangled entry would not be found), so it needs no extern "C" block. */
+#ifdef __cplusplus
+#define AVA_PLUGIN_EXTERN_C extern "C"
+#else
+#define AVA_PLUGIN_EXTERN_C
+#endif
 #define AVA_PLUGIN_DEFINE_ENTRY(descriptor_address)                                   \
-    AVA_PLUGIN_EXPORT const ava_plugin_descriptor* ava_plugin_entry(void)             \
+    AVA_PLUGIN_EXTERN_C AVA_PLUGIN_EXPORT const ava_plugin_descriptor* ava_plugin_entry(void) \
     {                                                                                 \
         return (descriptor_address);                                                  \
     }

@@ -62,7 +62,7 @@ Host::~Host()
     workers_.join();
 }
 
-void Host::load()
+std::vector<std::string> Host::load()
 {
     // SIGHUP means "reload" once the reloader serves it; until then (loading can take seconds) it must not
     // terminate the host, which is its default action.
@@ -76,6 +76,7 @@ void Host::load()
         spdlog::warn("default analyzer '{}' is not loaded: {} will answer 404", table.default_analyzer,
                      table.default_path);
     }
+    return report.refused;
 }
 
 void Host::serve()

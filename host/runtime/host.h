@@ -36,8 +36,9 @@ public:
     Host& operator=(const Host&) = delete;
     ~Host();
 
-    // Loads the plugins and checks every route names a loaded analyzer. Throws ConfigError.
-    void load();
+    // Loads the plugins and checks every route names a loaded analyzer. Throws ConfigError. Returns why each
+    // refused plugin file was refused (--check-config fails on any).
+    std::vector<std::string> load();
     // Binds both front-ends and serves until a shutdown signal; returns once drained.
     void serve();
 

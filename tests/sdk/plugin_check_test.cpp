@@ -1,0 +1,133 @@
+// ava-plugin-check, run as a plugin author runs it: it passes a well-behaved plugin and the bundled ones,
+// and fails each deliberately broken build (tests/sdk/broken_plugin.c) with the line that names its defect.
+// Also: the host's --check-config fails when a plugin in the folder is refused.
+#include "host_process.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <sys/wait.h>
+
+namespace ava::test {
+namespace {
+
+struct Run {
+    int status = -1;
+    std::string output;
+};
+
+std::string quoted(const std::string& arg) { return "'" + arg + "'"; }
+
+// Runs ava-plugin-check with `args` (already quoted), stdout and stderr together.
+Run check(const std::string& args)
+{
+    const std::string command = quoted(AVA_TEST_PLUGIN_CHECK) + " " + args + " 2>&1";
+    Run run;
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
+    if (!pipe) {
+        return run;
+    }
+    std::array<char, 4096> chunk{};
+    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe.get())) {
+        run.output.append(chunk.data(), n);
+    }
+    const int raw = ::pclose(pipe.release()); // the exit status is pclose's answer
+    run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return run;
+}
+
+std::string test_plugin(const std::string& variant)
+{
+    return quoted((test_plugins_dir() / ("libchecked_" + variant + ".so")).string());
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(PluginCheck, PassesAWellBehavedPluginAndPrintsItsDescriptor)
+{
+    const auto run = check(test_plugin("ok") + " --frames 20");
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_TRUE(has(run.output, "name         checked_ok")) << run.output;
+    EXPECT_TRUE(has(run.output, "concurrency  per-session")) << run.output;
+    EXPECT_TRUE(has(run.output, "formats      bgr24 rgb24 bgra32 rgba32 gray8")) << run.output;
+    EXPECT_TRUE(has(run.output, "time/frame   p50 ")) << run.output;
+    EXPECT_TRUE(has(run.output, "\nPASS\n")) << run.output;
+}
+
+TEST(PluginCheck, PassesTheBundledColorIntensityPlugin)
+{
+    const auto run = check(quoted((built_plugins_dir() / "libcolor_intensity.so").string()) + " --frames 30");
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_TRUE(has(run.output, "exports      ava_plugin_entry\n")) << run.output;
+}
+
+// Each broken build fails, with one line naming the check and what is wrong.
+TEST(PluginCheck, FailsEachBrokenPluginWithTheRightMessage)
+{
+    const std::array<std::pair<const char*, const char*>, 5> cases{{
+        {"box", "FAIL box: scene 640x480 bgr24: entity box {l 0.75, t 0.25, w 0.5, h 0.5} lies outside the frame"},
+        {"status", "FAIL status: scene 640x480 bgr24: process() returned 42, which is not an ava_status (0..4)"},
+        {"utf8", "FAIL utf8: scene 640x480 bgr24: classification value is not valid UTF-8"},
+        {"export", "FAIL symbols: exports broken_helper; only ava_plugin_entry may be exported"},
+        {"late_sink", "FAIL sink: scene 640x480 bgr24: a classification inference was emitted through this frame's "
+                      "sink after process() returned"},
+    }};
+    for (const auto& [variant, expected] : cases) {
+        const auto run = check(test_plugin(variant) + " --frames 20");
+        EXPECT_EQ(run.status, 1) << variant << ":\n" << run.output;
+        EXPECT_TRUE(has(run.output, expected)) << variant << ":\n" << run.output;
+        EXPECT_TRUE(has(run.output, "\nFAIL (")) << variant << ":\n" << run.output;
+    }
+}
+
+TEST(PluginCheck, JsonReportSaysWhatFailed)
+{
+    const auto run = check(test_plugin("box") + " --frames 20 --json");
+    ASSERT_EQ(run.status, 1) << run.output;
+    rapidjson::Document report;
+    report.Parse(run.output.c_str());
+    ASSERT_FALSE(report.HasParseError()) << run.output;
+    EXPECT_FALSE(report["passed"].GetBool());
+    EXPECT_STREQ(report["descriptor"]["name"].GetString(), "checked_box");
+    ASSERT_TRUE(report["failures"].IsArray());
+    ASSERT_GE(report["failures"].Size(), 1U);
+    EXPECT_TRUE(has(report["failures"][0].GetString(), "box: ")) << run.output;
+    EXPECT_GT(report["timing"]["frames"].GetUint(), 0U);
+}
+
+TEST(PluginCheck, RefusedPluginAndUsageErrors)
+{
+    const auto not_elf = check(quoted(schema_file().string()));
+    EXPECT_EQ(not_elf.status, 1) << not_elf.output;
+    EXPECT_TRUE(has(not_elf.output, "FAIL load: ")) << not_elf.output;
+    EXPECT_TRUE(has(not_elf.output, "not an ELF shared library")) << not_elf.output;
+
+    EXPECT_EQ(check("").status, 2);
+    EXPECT_EQ(check(test_plugin("ok") + " --config '[1]'").status, 2);
+}
+
+TEST(CheckConfig, FailsWhenAPluginInTheFolderIsRefused)
+{
+    const TempDir dir;
+    std::filesystem::copy(built_plugins_dir() / "libcolor_intensity.so", dir.path() / "libcolor_intensity.so");
+    std::ofstream(dir.path() / "config.json") << "{}";
+    const std::vector<std::string> args{"--check-config", (dir.path() / "config.json").string(), "--plugins-dir",
+                                        dir.path().string()};
+    auto [status, output] = run_host_command(args);
+    EXPECT_EQ(status, 0) << output;
+
+    std::ofstream(dir.path() / "libtruncated.so") << "\x7f" "ELF and then nothing";
+    std::tie(status, output) = run_host_command(args);
+    EXPECT_NE(status, 0) << output;
+    EXPECT_TRUE(has(output, "libtruncated.so: refused")) << output;
+    EXPECT_TRUE(has(output, "invalid (a plugin was refused)")) << output;
+}
+
+} // namespace
+} // namespace ava::test
