@@ -1,5 +1,5 @@
 /*
- * brightness: a complete small analyzer plugin in C, the starting point for your own (templates/README.md).
+ * brightness: a complete small analyzer plugin in C, the starting point for your own (../README.md).
  *
  * For every frame it samples the luma on a grid and answers one classification, "bright" or "dark", with
  * how sure it is. It keeps no state between frames, so it declares AVA_CONCURRENCY_FULL: the host may call

@@ -1,4 +1,4 @@
-// bright_spot: a complete small analyzer plugin in C++, the starting point for your own (templates/README.md).
+// bright_spot: a complete small analyzer plugin in C++, the starting point for your own (../README.md).
 //
 // It divides each frame into a grid, finds the brightest cell and, when that cell's mean luma reaches the
 // threshold, answers an entity "bright_spot" with the cell's box. Parameters (JSON, read with

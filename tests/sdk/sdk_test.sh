@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The plugin SDK as a plugin author gets it: installed (cmake --install --component sdk) into a temporary
-# prefix, both templates built out of tree against it — with find_package and with pkg-config — and every
+# prefix, both templates (as installed with it) built out of tree against it — with find_package and with pkg-config — and every
 # build checked by the installed ava-plugin-check. The CMake builds' plugins are left in OUT for
-# template_host_test. Usage: sdk_test.sh BUILD_DIR SOURCE_DIR OUT
+# template_host_test. Usage: sdk_test.sh BUILD_DIR OUT
 set -euo pipefail
-build=$1 src=$2 out=$3
+build=$1 out=$2
 work=$(mktemp -d /tmp/ava-sdk-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
@@ -20,13 +20,15 @@ for f in include/ava-extension-host/ava_plugin.h include/ava-extension-host/ava_
 done
 # Nothing of the host's runtime belongs to the SDK component.
 [[ ! -e "$prefix/bin/ava-extension-host" ]] || fail "the sdk component installed the host"
+templates=$prefix/share/ava-extension-host/templates
+[[ -s "$prefix/share/doc/ava-extension-host-dev/plugin-guide.md" ]] || fail "the SDK install lacks the guide"
 checker=$prefix/bin/ava-plugin-check
 rm -rf "$out" && mkdir -p "$out"
 
 for template in c-analyzer:libbrightness.so cpp-analyzer:libbright_spot.so; do
   name=${template%%:*} lib=${template#*:}
   step "$name: CMake, find_package(ava-extension-host)"
-  cmake -S "$src/templates/$name" -B "$work/$name-cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  cmake -S "$templates/$name" -B "$work/$name-cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/configure.log" 2>&1 || { cat "$work/configure.log"; fail "$name: configure"; }
   grep -q "$prefix/bin/ava-plugin-check" "$work/$name-cmake/CMakeCache.txt" || fail "$name: the package did not find the installed checker"
   cmake --build "$work/$name-cmake" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "$name: build"; }
@@ -36,7 +38,7 @@ for template in c-analyzer:libbrightness.so cpp-analyzer:libbright_spot.so; do
 
   step "$name: pkg-config ava-plugin"
   mkdir -p "$work/$name-pc"
-  PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -s -f "$src/templates/$name/Makefile" O="$work/$name-pc" ||
+  PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -s -f "$templates/$name/Makefile" O="$work/$name-pc" ||
     fail "$name: pkg-config build"
   "$checker" "$work/$name-pc/$lib" --frames 50 --params '{}' || fail "$name: ava-plugin-check on the pkg-config build"
 done
