@@ -65,7 +65,11 @@ Environment& environment()
                 std::fprintf(stderr, "ava-fuzz: %s not built; running without it\n", from.c_str());
             }
         }
-        e->plugins = std::make_unique<loading::PluginFolder>(e->registry, folder);
+        // In process: the fuzzers look for the host's bugs, and a worker per input would only slow them.
+        loading::IsolationSettings in_process;
+        in_process.mode = loading::Isolation::none;
+        e->plugins = std::make_unique<loading::PluginFolder>(e->registry, folder, loading::PluginFolder::AnalyzerConfigs{},
+                                                             in_process);
         const auto report = e->plugins->load_all();
         for (const auto& refused : report.refused) {
             std::fprintf(stderr, "ava-fuzz: plugin refused: %s\n", refused.c_str());

@@ -77,8 +77,11 @@ std::string listen_address(const std::string& host, std::uint16_t port)
 } // namespace
 
 struct GrpcServer::Impl {
-    Impl(const runtime::HostOptions& host_options, const routing::Router& router, runtime::FrameWorkers& workers)
-        : options(host_options), service(StreamServices{router, workers, host_options.credentials, registry})
+    Impl(const runtime::HostOptions& host_options, const routing::Router& router, runtime::FrameWorkers& workers,
+         live::Telemetry* telemetry)
+        : options(host_options),
+          service(StreamServices{router, workers, host_options.credentials, registry, telemetry,
+                                 host_options.max_consecutive_analyzer_errors})
     {
     }
 
@@ -89,12 +92,14 @@ struct GrpcServer::Impl {
 };
 
 GrpcServer::GrpcServer(const runtime::HostOptions& options, const routing::Router& router,
-                       runtime::FrameWorkers& workers)
-    : impl_(std::make_unique<Impl>(options, router, workers))
+                       runtime::FrameWorkers& workers, live::Telemetry* telemetry)
+    : impl_(std::make_unique<Impl>(options, router, workers, telemetry))
 {
 }
 
 GrpcServer::~GrpcServer() { stop(); }
+
+std::size_t GrpcServer::open_streams() const { return impl_->registry.size(); }
 
 std::uint16_t GrpcServer::start()
 {

@@ -279,6 +279,8 @@ std::optional<grpc::Status> MediaStream::set_up()
         refused = status_of(e);
     } catch (const frames::SharedMemoryError& e) {
         refused = status_of(e);
+    } catch (const loading::AnalyzerUnavailable& e) {
+        refused = grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string("cannot open the analyzer stream: ") + e.what());
     } catch (const loading::AnalyzerError& e) {
         refused = grpc::Status(e.is_callers_fault() ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::INTERNAL,
                                std::string("cannot open the analyzer stream: ") + e.what());
@@ -377,6 +379,7 @@ void MediaStream::analyse(Slot& s)
             series_->analysis_seconds->Observe(metrics::seconds_since(analysis_started));
         }
         s.outcome = inferences.empty() ? metrics::Outcome::none : metrics::Outcome::inferences;
+        consecutive_analyzer_errors_.store(0, std::memory_order_relaxed);
         in_flight.succeeded();
         if (live_) {
             live_->show(frame, inferences);
@@ -396,9 +399,23 @@ void MediaStream::analyse(Slot& s)
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());
     } catch (const loading::AnalyzerError& e) {
         s.outcome = e.is_callers_fault() ? metrics::Outcome::client_error : metrics::Outcome::analyzer_error;
-        error = grpc::Status(e.is_callers_fault() ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::INTERNAL,
-                             "MediaSample sequence_number " + std::to_string(sequence) + ": analyzer '" + analyzer_ +
-                                 "' failed: " + e.what());
+        const auto what = "MediaSample sequence_number " + std::to_string(sequence) + ": analyzer '" + analyzer_ +
+                          "' failed: " + e.what();
+        const auto in_a_row = e.is_callers_fault() ? 0 : consecutive_analyzer_errors_.fetch_add(1) + 1;
+        if (e.is_callers_fault()) {
+            error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, what);
+        } else if (in_a_row < services_.max_consecutive_analyzer_errors) {
+            // The analyzer's failure is not the pipeline's: the stream stays open and this frame is
+            // acknowledged with no inferences (counted as an analyzer error).
+            spdlog::warn("gRPC stream {}: {} (acknowledged without inferences; {} in a row, the stream ends at {})",
+                         who(), what, in_a_row, services_.max_consecutive_analyzer_errors);
+            s.reply.mutable_media_sample()->set_timestamp(s.request.media_sample().timestamp());
+            s.reply.set_ack_sequence_number(sequence);
+        } else {
+            const bool unavailable = dynamic_cast<const loading::AnalyzerUnavailable*>(&e) != nullptr;
+            error = grpc::Status(unavailable ? grpc::StatusCode::UNAVAILABLE : grpc::StatusCode::INTERNAL,
+                                 what + " (" + std::to_string(in_a_row) + " frames in a row failed)");
+        }
     } catch (const std::exception& e) {
         error = grpc::Status(grpc::StatusCode::INTERNAL,
                              "MediaSample sequence_number " + std::to_string(sequence) + ": " + e.what());

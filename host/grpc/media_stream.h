@@ -24,6 +24,7 @@
 #include "frame_format.h"
 
 #include "frames/shared_memory_mapping.h"
+#include "live/telemetry.h"
 #include "loading/analyzer.h"
 #include "routing/router.h"
 #include "runtime/frame_workers.h"
@@ -52,6 +53,8 @@ struct StreamServices {
     runtime::FrameWorkers& workers;
     const security::Credentials& credentials;
     StreamRegistry& registry;
+    live::Telemetry* telemetry; // nullptr: nothing reported
+    unsigned max_consecutive_analyzer_errors = 5; // then the stream ends; before, failed frames are acked empty
 };
 
 // Messages travel as raw ByteBuffers and are parsed here: gRPC's typed reactor reports a message that does
@@ -89,6 +92,8 @@ private:
         State state = State::free;
         grpc::Status error;
         double took_us = 0;
+        std::chrono::steady_clock::time_point received{}; // for the receive-to-answer histogram
+        metrics::Outcome outcome = metrics::Outcome::inferences;
     };
 
     // What step() decided to do once the lock is released.
@@ -141,6 +146,10 @@ private:
     std::unique_ptr<loading::AnalyzerSession> session_;
     std::size_t max_parallel_ = 1; // analyses of this stream at once (1 unless the plugin is fully concurrent)
     std::atomic<bool> said_longer_reference_{false}; // a longer-than-the-frame reference is logged once
+    std::atomic<unsigned> consecutive_analyzer_errors_{0};
+    const metrics::FrameSeries* series_ = nullptr;    // this stream's route and analyzer (with telemetry)
+    std::shared_ptr<live::LiveStream> live_;          // listed in GET /streams while open
+    double shared_memory_counted_ = 0;                // added to the mapped-bytes gauge
 
     std::mutex mutex_; // guards everything below
     bool handshaken_ = false;

@@ -139,6 +139,30 @@ std::string pipeline_of(const Request& request, std::string_view query)
     return pipeline;
 }
 
+// GET endpoints of the metrics and the live view (behind the credentials, when configured).
+bool is_observability_path(std::string_view path)
+{
+    return path == "/" || path == "/ui" || path == "/metrics" || path == "/streams" ||
+           (path.starts_with("/streams/") && path.ends_with("/view"));
+}
+
+// The <id> of /streams/<id>/view, if it is a number.
+std::optional<std::uint64_t> view_id(std::string_view path)
+{
+    constexpr std::string_view prefix = "/streams/";
+    constexpr std::string_view suffix = "/view";
+    if (!path.starts_with(prefix) || !path.ends_with(suffix) || path.size() <= prefix.size() + suffix.size()) {
+        return std::nullopt;
+    }
+    const auto digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || end != digits.data() + digits.size()) {
+        return std::nullopt;
+    }
+    return id;
+}
+
 bool is_supported_media_type(std::string_view media_type)
 {
     return media_type == "image/jpeg" || media_type == "image/jpg" || media_type == "image/png" ||
@@ -271,9 +295,9 @@ void write_route_table(JsonWriter& w, const routing::RouteTable& table)
 
 RequestHandler::RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
                                runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits,
-                               const runtime::Readiness& readiness)
+                               const runtime::Readiness& readiness, live::Telemetry* telemetry)
     : router_(router), admin_(admin), credentials_(std::move(credentials)), memory_(memory), streams_(stream_limits),
-      readiness_(readiness)
+      readiness_(readiness), telemetry_(telemetry)
 {
 }
 
@@ -294,7 +318,8 @@ std::optional<Response> RequestHandler::check_header(const Request& request) con
         response.set(beast_http::field::www_authenticate, R"(Basic realm="ava-extension-host", Bearer)");
         return response;
     }
-    if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
+    if (request.method() == beast_http::verb::get &&
+        (path == "/analyzers" || is_observability_path(path))) {
         return std::nullopt;
     }
     if (path == admin_reload_path) {
@@ -346,8 +371,11 @@ std::optional<Response> RequestHandler::answer_directly(const Request& request) 
     if (request.method() == beast_http::verb::get && path == "/readyz") {
         return readiness(request);
     }
-    if (request.method() == beast_http::verb::get && (path == "/analyzers" || path == "/")) {
+    if (request.method() == beast_http::verb::get && path == "/analyzers") {
         return listing(request);
+    }
+    if (request.method() == beast_http::verb::get && is_observability_path(path)) {
+        return observability(request, path);
     }
     if (path == admin_reload_path) {
         return std::nullopt; // on a frame worker, see analyze()
@@ -377,6 +405,28 @@ Response RequestHandler::analyze(const Request& request) const
     if (path == admin_reload_path) {
         return reload(request);
     }
+    // Counted whichever way the frame leaves: once routed, under its route and analyzer.
+    struct Counted {
+        explicit Counted(live::Telemetry* t) : telemetry(t) {}
+        Counted(const Counted&) = delete;
+        Counted& operator=(const Counted&) = delete;
+        live::Telemetry* telemetry;
+        const metrics::FrameSeries* series = nullptr;
+        std::optional<metrics::Outcome> outcome; // none: not a frame (an empty POST ending a stream)
+        std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+        ~Counted()
+        {
+            if (telemetry == nullptr || !outcome) {
+                return;
+            }
+            if (series == nullptr) {
+                series = &telemetry->metrics.frames(metrics::Protocol::http, "", "");
+            } else {
+                series->receive_to_answer_seconds->Observe(metrics::seconds_since(started));
+            }
+            series->count(*outcome);
+        }
+    } counted(telemetry_);
     try {
         const auto pipeline = pipeline_of(request, query);
         const auto identity = stream_identity(query, pipeline);
@@ -385,18 +435,41 @@ Response RequestHandler::analyze(const Request& request) const
             spdlog::debug("HTTP stream '{}' ended by the client ({} session(s))", security::client_text(*identity), ended);
             return make_response(request, beast_http::status::no_content);
         }
+        counted.outcome = metrics::Outcome::client_error; // until it is answered otherwise
         const auto route = router_.resolve_http(path, query, pipeline);
+        std::shared_ptr<live::LiveStream> live;
+        if (telemetry_ != nullptr) {
+            counted.series = &telemetry_->metrics.frames(metrics::Protocol::http, route.route, route.analyzer->name());
+            if (identity) {
+                live = telemetry_->streams.touch_http(*identity, {"http", pipeline, "", route.analyzer->name(), route.route});
+            }
+        }
+        live::FrameInFlight in_flight(live.get());
+        auto step_started = std::chrono::steady_clock::now();
         const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body(), &memory_);
+        if (counted.series != nullptr) {
+            counted.series->decode_seconds->Observe(metrics::seconds_since(step_started));
+            step_started = std::chrono::steady_clock::now();
+        }
         loading::StreamInfo info;
         info.pipeline_name = pipeline;
         info.route = route.route;
         info.parameters_json = route.parameters_json;
         inferences::InferenceList inferences;
+        counted.outcome = metrics::Outcome::analyzer_error;
         if (identity) {
             const auto lease = streams_.acquire(*identity, route, info);
             inferences = lease.session().process(frame);
         } else {
             inferences = route.analyzer->open_session(info)->process(frame);
+        }
+        if (counted.series != nullptr) {
+            counted.series->analysis_seconds->Observe(metrics::seconds_since(step_started));
+        }
+        counted.outcome = inferences.empty() ? metrics::Outcome::none : metrics::Outcome::inferences;
+        in_flight.succeeded();
+        if (live) {
+            live->show(frame, inferences);
         }
         if (inferences.empty()) {
             // No prepare_payload(): it would add "Content-Length: 0", which RFC 9110 forbids on a 204.
@@ -404,26 +477,80 @@ Response RequestHandler::analyze(const Request& request) const
         }
         return json_response(request, beast_http::status::ok, inferences::to_json(inferences));
     } catch (const routing::RouteError& e) {
+        counted.outcome = metrics::Outcome::client_error;
         return error(request,
                      e.kind() == routing::RouteError::Kind::not_found ? beast_http::status::not_found
                                                                       : beast_http::status::bad_request,
                      e.what());
     } catch (const frames::FrameError& e) {
+        counted.outcome = metrics::Outcome::client_error;
         return error(request, beast_http::status::bad_request, e.what());
     } catch (const StreamSessionsFull& e) {
+        counted.outcome = metrics::Outcome::refused;
         return error(request, beast_http::status::service_unavailable, e.what());
     } catch (const frames::FrameBudgetExceeded& e) {
+        counted.outcome = metrics::Outcome::refused;
         return error(request, beast_http::status::service_unavailable, e.what()); // Retry-After: the server adds it
+    } catch (const loading::AnalyzerUnavailable& e) {
+        counted.outcome = metrics::Outcome::refused;
+        return error(request, beast_http::status::service_unavailable, e.what());
     } catch (const loading::AnalyzerError& e) {
         if (e.is_callers_fault()) {
+            counted.outcome = metrics::Outcome::client_error;
             return error(request, beast_http::status::bad_request, e.what());
         }
+        counted.outcome = metrics::Outcome::analyzer_error;
         spdlog::error("POST {}: analyzer failed: {}", security::client_text(path), e.what());
         return error(request, beast_http::status::internal_server_error, e.what());
     } catch (const std::exception& e) {
         spdlog::error("POST {}: {}", security::client_text(path), e.what());
         return error(request, beast_http::status::internal_server_error, e.what());
     }
+}
+
+void RequestHandler::count_refused() const
+{
+    if (telemetry_ != nullptr) {
+        telemetry_->metrics.frames(metrics::Protocol::http, "", "").count(metrics::Outcome::refused);
+    }
+}
+
+std::shared_ptr<live::LiveStream> RequestHandler::view_of(const Request& request) const
+{
+    const auto target = std::string_view(request.target());
+    const auto id = view_id(target.substr(0, target.find('?')));
+    if (telemetry_ == nullptr || !id || request.method() != beast_http::verb::get || check_header(request)) {
+        return nullptr;
+    }
+    return telemetry_->streams.find(*id);
+}
+
+Response RequestHandler::observability(const Request& request, std::string_view path) const
+{
+    if (telemetry_ == nullptr) {
+        return error(request, beast_http::status::not_found, "no metrics or live view in this host");
+    }
+    if (path == "/metrics") {
+        auto response = make_response(request, beast_http::status::ok);
+        response.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        response.body() = telemetry_->metrics.scrape();
+        response.prepare_payload();
+        return response;
+    }
+    if (path == "/streams") {
+        return json_response(request, beast_http::status::ok, live::streams_json(telemetry_->streams, telemetry_->metrics));
+    }
+    if (path == "/" || path == "/ui") {
+        auto response = make_response(request, beast_http::status::ok);
+        response.set(beast_http::field::content_type, "text/html; charset=utf-8");
+        response.set(beast_http::field::cache_control, "no-cache");
+        response.body() = std::string(live::ui_page());
+        response.prepare_payload();
+        return response;
+    }
+    // A view the server did not take (view_of()): no such live stream.
+    return error(request, beast_http::status::not_found,
+                 "no live stream " + security::client_text(path) + ": GET /streams lists them");
 }
 
 Response RequestHandler::listing(const Request& request) const
@@ -451,6 +578,21 @@ Response RequestHandler::listing(const Request& request) const
         w.String(iso_time(analyzer.loaded_at).c_str());
         w.Key("state");
         w.String(analyzer.draining ? "draining" : "active");
+        w.Key("isolation");
+        w.String(loading::to_string(analyzer.isolation));
+        if (analyzer.isolation == loading::Isolation::process) {
+            w.Key("worker");
+            w.StartObject();
+            w.Key("state");
+            w.String(loading::to_string(analyzer.health.state));
+            w.Key("pid");
+            w.Int(analyzer.health.pid);
+            w.Key("restarts");
+            w.Uint64(analyzer.health.restarts);
+            w.Key("lastFailure");
+            write_optional(w, analyzer.health.last_failure);
+            w.EndObject();
+        }
         w.EndObject();
     }
     w.EndArray();
@@ -482,10 +624,19 @@ Response RequestHandler::readiness(const Request& request) const
     for (const auto& name : missing) {
         reasons.push_back("analyzer '" + name + "' named by the configuration is not loaded");
     }
+    std::vector<std::string> failed;
+    for (const auto& analyzer : admin_.analyzers()) {
+        if (!analyzer.draining && analyzer.health.state == loading::PluginHealth::State::failed) {
+            failed.push_back(analyzer.name);
+            reasons.push_back("analyzer '" + analyzer.name + "' is marked failed: " + analyzer.health.last_failure);
+        }
+    }
     const auto counters = admin_.counters();
     rapidjson::StringBuffer buffer;
     JsonWriter w(buffer);
     w.StartObject();
+    w.Key("failedAnalyzers");
+    write_strings(w, failed);
     w.Key("ready");
     w.Bool(reasons.empty());
     w.Key("reasons");

@@ -20,6 +20,19 @@
 namespace ava::isolation {
 namespace {
 
+// AddressSanitizer reserves terabytes of shadow memory, which RLIMIT_DATA counts: no limit in such builds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
 // Descriptors the worker finds at start (worker/main.cpp reads the same numbers).
 constexpr int worker_socket_fd = 3;
 constexpr int worker_arena_fd = 4;
@@ -60,7 +73,7 @@ std::string describe_end(int status, const rusage& usage, std::size_t memory_byt
     // Nothing else the host holds (listening sockets, client connections, files) reaches the plugin.
     ::syscall(SYS_close_range, worker_arena_fd + 1, ~0U, 0);
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    if (memory_bytes != 0) {
+    if (memory_bytes != 0 && !sanitized) {
         const rlimit limit{memory_bytes, memory_bytes};
         ::setrlimit(RLIMIT_DATA, &limit);
     }

@@ -8,9 +8,23 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 
 namespace ava::loading {
+
+// "process" or "none"; nullopt for anything else.
+inline std::optional<Isolation> isolation_from(std::string_view text)
+{
+    if (text == "process") {
+        return Isolation::process;
+    }
+    if (text == "none") {
+        return Isolation::none;
+    }
+    return std::nullopt;
+}
 
 struct IsolationSettings {
     Isolation mode = Isolation::process;                 // for analyzers not named in per_analyzer

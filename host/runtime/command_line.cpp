@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <filesystem>
 #include <sstream>
@@ -53,6 +54,9 @@ namespace {
 
 // Values a flag's type accepts but the host cannot use (Boost parses "-1" as a huge unsigned): refused with
 // the flag's name and range, as a bad configuration file value is.
+// "Not given": replaced by the machine's default once the file and the flags have had their say.
+constexpr std::size_t default_memory_marker = std::numeric_limits<std::size_t>::max();
+
 void check_flag_values(const boost::program_options::variables_map& vm)
 {
     const auto range = [&](const char* name, std::uint64_t low, std::uint64_t high) {
@@ -75,6 +79,14 @@ void check_flag_values(const boost::program_options::variables_map& vm)
     range("stream-idle-seconds", 1, 86400);
     range("max-http-streams", 1, 1u << 20);
     range("request-timeout-ms", 1, 3600000);
+    range("analysis-timeout-ms", 1, 3600000);
+    range("plugin-load-timeout-ms", 1, 3600000);
+    range("plugin-memory-mib", 0, 1u << 24);
+    range("max-consecutive-analyzer-errors", 1, 1u << 20);
+    if (vm.count("log-format") != 0U && vm["log-format"].as<std::string>() != "text" &&
+        vm["log-format"].as<std::string>() != "json") {
+        throw UsageError("--log-format '" + vm["log-format"].as<std::string>() + "' is not one of text, json");
+    }
     if (vm.count("log-level") != 0U) {
         static constexpr std::array<std::string_view, 7> levels{"trace", "debug", "info", "warn",
                                                                 "error", "critical", "off"};
@@ -106,6 +118,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("plugins-dir", po::value<std::vector<std::string>>(), "folder of analyzer plugins (*.so); repeat for several, earlier ones win a name (default: " AVA_DEFAULT_PLUGINS_DIR "; in a build tree: <build>/plugins-out)")
         ("health-check", po::value<std::string>(), "GET this URL (e.g. http://127.0.0.1:8080/healthz) and exit 0 on 200, 1 otherwise (container HEALTHCHECK)")
         ("log-level", po::value<std::string>(), "trace, debug, info, warn, error, critical, off (default info)")
+        ("log-format", po::value<std::string>(), "text or json (one JSON object a line: time, level, thread, message; default text)")
         ("workers", po::value<unsigned>(), "frame worker threads (default: one per core)")
         ("max-body-bytes", po::value<std::size_t>(), "largest HTTP body accepted (default 33554432)")
         ("max-concurrent-frames", po::value<std::size_t>(), "frames queued or in analysis before HTTP answers 503 (default 64)")
@@ -119,7 +132,12 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("username", po::value<std::string>(), "require Basic credentials (HTTP Authorization, gRPC x-ms-authentication)")
         ("password", po::value<std::string>(), "password for --username")
         ("bearer-token", po::value<std::string>(), "accept HTTP 'Authorization: Bearer <token>'")
-        ("ready-file", po::value<std::string>(), "write {\"http_port\":..,\"grpc_port\":..} here once serving");
+        ("ready-file", po::value<std::string>(), "write {\"http_port\":..,\"grpc_port\":..} here once serving")
+        ("isolation", po::value<std::string>(), "where analyzer code runs: process (each plugin in a worker process, default) or none (inside the host)")
+        ("analysis-timeout-ms", po::value<unsigned>(), "deadline of one process/open_stream/close_stream call of an isolated analyzer; its worker is killed after it (default 10000)")
+        ("plugin-load-timeout-ms", po::value<unsigned>(), "deadline for loading a plugin and create() in a worker (default 60000)")
+        ("plugin-memory-mib", po::value<unsigned>(), "memory limit of one analyzer worker process, MiB (default: half the machine, at least 512; 0 = none)")
+        ("max-consecutive-analyzer-errors", po::value<unsigned>(), "a gRPC stream ends with INTERNAL after this many failed frames in a row (default 5)");
     // clang-format on
     po::variables_map vm;
     try {
@@ -150,6 +168,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
 
     HostOptions& o = result.options;
     o.plugins_dirs = {default_plugins_dir()};
+    o.isolation.memory_bytes = default_memory_marker;
     o.arguments = arguments;
     if (vm.count("check-config") != 0U) {
         result.check_config_only = true;
@@ -178,6 +197,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         o.plugins_dirs.assign(dirs.begin(), dirs.end());
     }
     if (vm.count("log-level") != 0U) o.log_level = vm["log-level"].as<std::string>();
+    if (vm.count("log-format") != 0U) o.log_format = vm["log-format"].as<std::string>();
     if (vm.count("workers") != 0U) o.worker_threads = vm["workers"].as<unsigned>();
     if (vm.count("max-body-bytes") != 0U) o.max_body_bytes = vm["max-body-bytes"].as<std::size_t>();
     if (vm.count("max-concurrent-frames") != 0U) o.max_concurrent_frames = vm["max-concurrent-frames"].as<std::size_t>();
@@ -192,13 +212,30 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     if (vm.count("password") != 0U) o.credentials.password = vm["password"].as<std::string>();
     if (vm.count("bearer-token") != 0U) o.credentials.bearer_token = vm["bearer-token"].as<std::string>();
     if (vm.count("ready-file") != 0U) o.ready_file = vm["ready-file"].as<std::string>();
+    if (vm.count("isolation") != 0U) {
+        const auto mode = loading::isolation_from(vm["isolation"].as<std::string>());
+        if (!mode) {
+            throw UsageError("--isolation '" + vm["isolation"].as<std::string>() + "' is not one of process, none");
+        }
+        o.isolation.mode = *mode;
+    }
+    if (vm.count("analysis-timeout-ms") != 0U) o.isolation.analysis_timeout = std::chrono::milliseconds(vm["analysis-timeout-ms"].as<unsigned>());
+    if (vm.count("plugin-load-timeout-ms") != 0U) o.isolation.load_timeout = std::chrono::milliseconds(vm["plugin-load-timeout-ms"].as<unsigned>());
+    if (vm.count("plugin-memory-mib") != 0U) o.isolation.memory_bytes = std::size_t{vm["plugin-memory-mib"].as<unsigned>()} << 20;
+    if (vm.count("max-consecutive-analyzer-errors") != 0U) o.max_consecutive_analyzer_errors = vm["max-consecutive-analyzer-errors"].as<unsigned>();
 
     if (o.max_frame_bytes_in_flight == 0) {
         o.max_frame_bytes_in_flight = default_frame_bytes_in_flight();
     }
+    if (o.isolation.memory_bytes == default_memory_marker) {
+        o.isolation.memory_bytes = default_plugin_memory_bytes();
+    }
     if (o.worker_threads == 0) {
         o.worker_threads = std::max(1u, std::thread::hardware_concurrency());
     }
+    // Every frame worker may be in a call at once, and a gRPC thread opening a stream besides.
+    o.isolation.worker_threads = o.worker_threads + 1;
+    o.isolation.arena_bytes = o.max_frame_bytes_in_flight;
     validate(o);
     return result;
 }

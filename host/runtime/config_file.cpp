@@ -186,8 +186,8 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
     }
     o.config_text = json;
     const Node root(doc, "$", name);
-    root.expect_object({"bind", "pluginsDir", "pluginsDirs", "logLevel", "http", "grpc", "limits", "credentials", "analyzers",
-                        "defaultAnalyzer", "routes"});
+    root.expect_object({"bind", "pluginsDir", "pluginsDirs", "logLevel", "logFormat", "http", "grpc", "limits", "credentials", "analyzers",
+                        "defaultAnalyzer", "routes", "isolation"});
     if_present(root, "bind", [&](const Node& n) { o.bind_address = n.string(); });
     // Relative to the configuration file, so a config and its plugins can move together.
     const auto plugins_dir = [&](const Node& n) {
@@ -215,6 +215,12 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
             n.fail("expected one of trace, debug, info, warn, error, critical, off");
         }
     });
+    if_present(root, "logFormat", [&](const Node& n) {
+        o.log_format = n.string();
+        if (o.log_format != "text" && o.log_format != "json") {
+            n.fail("expected text or json");
+        }
+    });
     if_present(root, "http", [&](const Node& http) {
         http.expect_object({"enabled", "port", "maxBodyBytes", "maxConnections", "requestTimeoutMs", "streamIdleSeconds",
                             "maxStreams", "tls"});
@@ -240,6 +246,34 @@ void apply_config_file(const std::filesystem::path& file, HostOptions& o)
         if_present(limits, "maxFrameBytesInFlight", [&](const Node& n) { o.max_frame_bytes_in_flight = n.integer(1u << 20, 1ull << 40); });
         if_present(limits, "workers", [&](const Node& n) { o.worker_threads = static_cast<unsigned>(n.integer(0, 1024)); });
         if_present(limits, "retryAfterSeconds", [&](const Node& n) { o.retry_after_seconds = static_cast<unsigned>(n.integer(1, 3600)); });
+    });
+    if_present(root, "isolation", [&](const Node& isolation) {
+        isolation.expect_object({"mode", "analysisTimeoutMs", "loadTimeoutMs", "memoryMib", "maxConsecutiveErrors",
+                                 "analyzers"});
+        auto& s = o.isolation;
+        const auto mode = [](const Node& n) {
+            const auto parsed = loading::isolation_from(n.string());
+            if (!parsed) {
+                n.fail("expected \"process\" or \"none\"");
+            }
+            return *parsed;
+        };
+        if_present(isolation, "mode", [&](const Node& n) { s.mode = mode(n); });
+        if_present(isolation, "analysisTimeoutMs", [&](const Node& n) { s.analysis_timeout = std::chrono::milliseconds(n.integer(1, 3600000)); });
+        if_present(isolation, "loadTimeoutMs", [&](const Node& n) { s.load_timeout = std::chrono::milliseconds(n.integer(1, 3600000)); });
+        if_present(isolation, "memoryMib", [&](const Node& n) { s.memory_bytes = n.integer(0, 1u << 24) << 20; });
+        if_present(isolation, "maxConsecutiveErrors", [&](const Node& n) { o.max_consecutive_analyzer_errors = static_cast<unsigned>(n.integer(1, 1u << 20)); });
+        if_present(isolation, "analyzers", [&](const Node& analyzers) {
+            if (!analyzers.value().IsObject()) {
+                analyzers.fail("expected an object of analyzer name -> {\"mode\", \"memoryMib\"}");
+            }
+            for (const auto& member : analyzers.value().GetObject()) {
+                const Node one(member.value, analyzers.path() + "." + member.name.GetString(), name);
+                one.expect_object({"mode", "memoryMib"});
+                if_present(one, "mode", [&](const Node& n) { s.per_analyzer[member.name.GetString()] = mode(n); });
+                if_present(one, "memoryMib", [&](const Node& n) { s.memory_per_analyzer[member.name.GetString()] = n.integer(0, 1u << 24) << 20; });
+            }
+        });
     });
     if_present(root, "credentials", [&](const Node& c) {
         c.expect_object({"username", "password", "bearerToken"});

@@ -47,13 +47,46 @@ void run_containing_exceptions(boost::asio::io_context& io)
 } // namespace
 
 Host::Host(HostOptions options)
-    : options_(std::move(options)), plugins_(registry_, options_.plugins_dirs, options_.analyzer_configs),
+    : options_(std::move(options)), plugins_(registry_, options_.plugins_dirs, options_.analyzer_configs, options_.isolation),
       router_(registry_, options_.routes),
       workers_(options_.worker_threads, options_.max_concurrent_frames, options_.max_frame_bytes_in_flight),
       signals_(io_, SIGINT, SIGTERM), drain_timer_(io_)
 {
     readiness_.http_enabled = options_.http_enabled;
     readiness_.grpc_enabled = options_.grpc_enabled;
+    add_metric_samplers();
+}
+
+void Host::add_metric_samplers()
+{
+    // Read at each scrape, on an I/O thread; the front-ends and the reloader exist from serve() on.
+    using Kind = metrics::Metrics::Kind;
+    metrics::add_process_samplers(metrics_);
+    metrics_.add_sampler("ava_frames_in_flight", "Frames queued or in analysis, both front-ends", Kind::gauge,
+                         [this] { return static_cast<double>(workers_.in_flight()); });
+    metrics_.add_sampler("ava_frames_in_flight_limit", "--max-concurrent-frames", Kind::gauge,
+                         [this] { return static_cast<double>(workers_.max_in_flight()); });
+    metrics_.add_sampler("ava_http_connections_open", "Open HTTP connections", Kind::gauge, [this] {
+        return http_server_ ? static_cast<double>(http_server_->open_connections()) : 0.0;
+    });
+    metrics_.add_sampler("ava_grpc_streams_open", "Open gRPC ProcessMediaStream calls", Kind::gauge, [this] {
+        return grpc_server_ ? static_cast<double>(grpc_server_->open_streams()) : 0.0;
+    });
+    metrics_.add_sampler("ava_plugin_loads_total", "Analyzer plugins loaded at start", Kind::counter,
+                         [this] { return static_cast<double>(plugins_loaded_at_start_); });
+    metrics_.add_sampler("ava_plugin_reloads_total", "Plugin versions loaded, replaced or removed while serving",
+                         Kind::counter, [this] {
+                             return reloader_ ? static_cast<double>(reloader_->counters().plugins.reloads) : 0.0;
+                         });
+    metrics_.add_sampler("ava_plugin_refusals_total", "Plugin files refused, at start or later", Kind::counter, [this] {
+        return reloader_ ? static_cast<double>(reloader_->counters().plugins.refusals) : 0.0;
+    });
+    metrics_.add_sampler("ava_config_reloads_total", "Configuration files applied while serving", Kind::counter, [this] {
+        return reloader_ ? static_cast<double>(reloader_->counters().config_reloads) : 0.0;
+    });
+    metrics_.add_sampler("ava_config_refusals_total", "Configuration files refused on reload", Kind::counter, [this] {
+        return reloader_ ? static_cast<double>(reloader_->counters().config_refusals) : 0.0;
+    });
 }
 
 Host::~Host()
@@ -68,6 +101,7 @@ std::vector<std::string> Host::load()
     // terminate the host, which is its default action.
     std::signal(SIGHUP, SIG_IGN);
     const auto report = plugins_.load_all();
+    plugins_loaded_at_start_ = report.loaded.size();
     spdlog::info("{} analyzer(s) loaded from {}, {} refused", report.loaded.size(), plugins_dirs_text(options_),
                  report.refused.size());
     check_route_analyzers(options_, registry_.names());
@@ -89,7 +123,7 @@ void Host::serve()
     if (options_.http_enabled) {
         http_handler_ = std::make_unique<http::RequestHandler>(
             router_, *reloader_, options_.credentials, workers_.memory(),
-            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams}, readiness_);
+            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams}, readiness_, &telemetry_);
         http_server_ = std::make_unique<http::HttpServer>(io_, options_, *http_handler_, workers_);
         http_port = http_server_->start();
         readiness_.http_bound = true;
@@ -97,7 +131,7 @@ void Host::serve()
                      options_.http_tls.enabled() ? " (TLS)" : "");
     }
     if (options_.grpc_enabled) {
-        grpc_server_ = std::make_unique<grpc_frontend::GrpcServer>(options_, router_, workers_);
+        grpc_server_ = std::make_unique<grpc_frontend::GrpcServer>(options_, router_, workers_, &telemetry_);
         grpc_port = grpc_server_->start();
         readiness_.grpc_bound = true;
         spdlog::info("gRPC extension endpoint listening on {}:{}{}", options_.bind_address, grpc_port,

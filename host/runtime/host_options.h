@@ -2,6 +2,7 @@
 // Everything the host can be told, with its documented defaults. Filled from the configuration file (if
 // any), then from command-line flags, which win.
 
+#include "loading/plugin_isolation.h"
 #include "routing/route_table.h"
 #include "security/credentials.h"
 
@@ -31,6 +32,7 @@ struct HostOptions {
     std::vector<std::filesystem::path> plugins_dirs; // analyzer plugins folders; earlier ones win a name
     std::optional<std::filesystem::path> config_file;
     std::string log_level = "info";
+    std::string log_format = "text"; // or "json": one object a line (runtime/log_format.h)
 
     unsigned io_threads = 1;     // Asio threads doing HTTP socket I/O (parsing is cheap; analysis is not)
     unsigned worker_threads = 0; // frame decode + analysis; 0 = one per core
@@ -47,6 +49,9 @@ struct HostOptions {
     TlsFiles http_tls;
     TlsFiles grpc_tls;
     security::Credentials credentials; // both front-ends
+
+    loading::IsolationSettings isolation;     // where analyzer code runs, its deadlines and memory limit
+    unsigned max_consecutive_analyzer_errors = 5; // a gRPC stream ends after this many failed frames in a row
 
     routing::RouteTable routes;
     std::map<std::string, std::string> analyzer_configs; // analyzer name -> instance configuration JSON

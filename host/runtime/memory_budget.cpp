@@ -25,10 +25,8 @@ std::optional<std::size_t> cgroup_memory_limit()
 
 } // namespace
 
-std::size_t default_frame_bytes_in_flight()
+std::size_t machine_memory()
 {
-    constexpr std::size_t floor = std::size_t{256} << 20;
-    constexpr std::size_t ceiling = std::size_t{2} << 30;
     const long pages = ::sysconf(_SC_PHYS_PAGES);
     const long page_size = ::sysconf(_SC_PAGESIZE);
     std::size_t memory = pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size)
@@ -36,7 +34,19 @@ std::size_t default_frame_bytes_in_flight()
     if (const auto limit = cgroup_memory_limit()) {
         memory = std::min(memory, *limit);
     }
-    return std::clamp(memory / 8, floor, ceiling);
+    return memory;
+}
+
+std::size_t default_frame_bytes_in_flight()
+{
+    constexpr std::size_t floor = std::size_t{256} << 20;
+    constexpr std::size_t ceiling = std::size_t{2} << 30;
+    return std::clamp(machine_memory() / 8, floor, ceiling);
+}
+
+std::size_t default_plugin_memory_bytes()
+{
+    return std::max(machine_memory() / 2, std::size_t{512} << 20);
 }
 
 } // namespace ava::runtime

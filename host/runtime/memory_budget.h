@@ -110,5 +110,10 @@ private:
 
 // The default budget: an eighth of the machine's memory, at least 256 MiB and at most 2 GiB.
 std::size_t default_frame_bytes_in_flight();
+// The machine's memory, or the cgroup's limit when lower.
+std::size_t machine_memory();
+// The default memory limit of one analyzer worker process: half the machine, at least 512 MiB. It stops a
+// runaway plugin long before the machine swaps, and leaves room for any real model.
+std::size_t default_plugin_memory_bytes();
 
 } // namespace ava::runtime
