@@ -86,6 +86,25 @@ TEST(PluginCheck, FailsEachBrokenPluginWithTheRightMessage)
     }
 }
 
+TEST(PluginCheck, FailsAPluginWhoseHeapGrowsFrameAfterFrame)
+{
+    if (running_under_address_sanitizer()) {
+        GTEST_SKIP() << "AddressSanitizer's allocator keeps its own books (mallinfo2 does not see them)";
+    }
+    const auto run = check(test_plugin("leak") + " --frames 40");
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_TRUE(has(run.output, "FAIL memory: the heap grew by ")) << run.output;
+    EXPECT_TRUE(has(run.output, "over 40 frames")) << run.output;
+}
+
+TEST(PluginCheck, FailsAPluginWhoseAnswersDependOnConcurrentCallers)
+{
+    const auto run = check(test_plugin("stateful") + " --frames 20 --threads 4");
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_TRUE(has(run.output, "FAIL concurrency: caller ")) << run.output;
+    EXPECT_TRUE(has(run.output, "the answer differs from a sequential run's")) << run.output;
+}
+
 TEST(PluginCheck, JsonReportSaysWhatFailed)
 {
     const auto run = check(test_plugin("box") + " --frames 20 --json");

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <latch>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -81,6 +82,22 @@ std::string concurrency_name(ava_concurrency concurrency)
 std::string clip(const std::string& text, std::size_t max = 300)
 {
     return text.size() <= max ? text : text.substr(0, max) + "...";
+}
+
+// Where two answers part: "got ...X..., expected ...Y..." around the first differing byte.
+std::string difference(const std::string& got, const std::string& expected)
+{
+    if (got.empty() || expected.empty()) {
+        return "got " + (got.empty() ? std::string("nothing") : clip(got, 120)) + ", expected " +
+               (expected.empty() ? std::string("nothing") : clip(expected, 120));
+    }
+    const auto at = static_cast<std::size_t>(
+        std::mismatch(got.begin(), got.end(), expected.begin(), expected.end()).first - got.begin());
+    const auto excerpt = [&](const std::string& s) {
+        const auto from = at > 40 ? at - 40 : 0;
+        return (from > 0 ? "..." : "") + s.substr(from, 80) + (from + 80 < s.size() ? "..." : "");
+    };
+    return "got " + excerpt(got) + ", expected " + excerpt(expected);
 }
 
 // Heap bytes in use (every arena, plus blocks served by mmap): what a leak in the plugin makes grow.
@@ -325,9 +342,8 @@ private:
                  const std::vector<std::string>& expected)
     {
         if (got.ok && index < expected.size() && got.json != expected[index]) {
-            report_.fail("concurrency", caller + ", " + label + ": the answer differs from a sequential run's: got " +
-                                            clip(got.json.empty() ? "nothing" : got.json, 200) + ", expected " +
-                                            clip(expected[index].empty() ? "nothing" : expected[index], 200));
+            report_.fail("concurrency", caller + ", " + label + ": the answer differs from a sequential run's: " +
+                                            difference(got.json, expected[index]));
         }
     }
 
@@ -344,11 +360,13 @@ private:
             return;
         }
         std::vector<std::jthread> callers;
+        std::latch start(options_.threads); // every caller begins at once, so the calls really overlap
         if (concurrency == AVA_CONCURRENCY_PER_SESSION) {
             // Every caller its own session, all at once (open_stream and close_stream too, as the host may).
             for (unsigned t = 0; t < options_.threads; ++t) {
                 callers.emplace_back([&, t] {
                     const auto caller = "session " + std::to_string(t + 1);
+                    start.arrive_and_wait();
                     void* session = open(reference_format_, caller);
                     if (session == nullptr) {
                         return;
@@ -370,6 +388,7 @@ private:
             for (unsigned t = 0; t < options_.threads; ++t) {
                 callers.emplace_back([&, t] {
                     const auto caller = "caller " + std::to_string(t + 1);
+                    start.arrive_and_wait();
                     for (std::size_t i = 0; i < frames.size(); ++i) {
                         const auto& [label, pixels] = frames[i];
                         compare(caller, i, label,
