@@ -27,8 +27,13 @@ T read_at(const std::vector<char>& bytes, std::uint64_t offset, const char* what
     return value;
 }
 
+// Symbols the linker defines itself: the usual ones, and the __start_/__stop_ bounds of a named section
+// (sanitizer coverage instrumentation makes such sections in every object).
 bool linker_defined(const std::string& name)
 {
+    if (name.starts_with("__start_") || name.starts_with("__stop_")) {
+        return true;
+    }
     static constexpr std::array<const char*, 5> names{"_init", "_fini", "_edata", "_end", "__bss_start"};
     for (const char* n : names) {
         if (name == n) {

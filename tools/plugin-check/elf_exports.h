@@ -15,7 +15,7 @@ struct ExportedSymbol {
 };
 
 // Defined, default- or protected-visibility global, weak and GNU-unique symbols of the file's .dynsym, minus
-// the ones the linker itself defines in every shared object (_init, _fini, _edata, _end, __bss_start).
+// the ones the linker itself defines (_init, _fini, _edata, _end, __bss_start, __start_/__stop_<section>).
 // Throws std::runtime_error when the file is not a readable ELF shared object of this machine's class.
 std::vector<ExportedSymbol> exported_symbols(const std::filesystem::path& file);
 
