@@ -2,6 +2,7 @@
 #include "runtime/command_line.h"
 #include "runtime/health_check.h"
 #include "runtime/host.h"
+#include "runtime/log_format.h"
 
 #include <spdlog/spdlog.h>
 
@@ -27,7 +28,7 @@ int main(int argc, char* argv[])
 {
     keep_frame_buffers_in_the_heap();
     // One format from the first line on, configuration errors included.
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+    ava::runtime::use_log_format(ava::runtime::log_format_argument(argc, argv));
     try {
         auto command_line = ava::runtime::parse_command_line(argc, argv);
         if (command_line.exit_message) {
@@ -42,6 +43,7 @@ int main(int argc, char* argv[])
         }
         auto& options = command_line.options;
         spdlog::set_level(spdlog::level::from_str(options.log_level));
+        ava::runtime::use_log_format(options.log_format); // the configuration file may say json
         ava::runtime::Host host(options);
         const auto refused = host.load();
         if (command_line.check_config_only) {

@@ -1,6 +1,7 @@
 #pragma once
 // GrpcServer: the gRPC extension front-end (MediaGraphExtension.ProcessMediaStream).
 
+#include "live/telemetry.h"
 #include "routing/router.h"
 #include "runtime/frame_workers.h"
 #include "runtime/host_options.h"
@@ -12,7 +13,8 @@ namespace ava::grpc_frontend {
 
 class GrpcServer {
 public:
-    GrpcServer(const runtime::HostOptions& options, const routing::Router& router, runtime::FrameWorkers& workers);
+    GrpcServer(const runtime::HostOptions& options, const routing::Router& router, runtime::FrameWorkers& workers,
+               live::Telemetry* telemetry = nullptr);
     GrpcServer(const GrpcServer&) = delete;
     GrpcServer& operator=(const GrpcServer&) = delete;
     ~GrpcServer();
@@ -21,6 +23,7 @@ public:
     std::uint16_t start();
     // Stops taking new streams; open streams finish the frames they have in flight.
     void stop();
+    std::size_t open_streams() const;
 
 private:
     struct Impl;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
@@ -176,6 +177,7 @@ private:
             reservation_ = workers_.memory().try_reserve(body_bytes);
             if (!reservation_) {
                 request_timer_.cancel();
+                handler_.count_refused();
                 return refuse(RequestHandler::error(header, beast::http::status::service_unavailable,
                                                     "server busy: too many frame bytes in flight, retry later"));
             }
@@ -217,11 +219,15 @@ private:
         }
         auto request = std::make_shared<Request>(parser_->release());
         current_.body_bytes = request->body().size();
+        if (auto stream = handler_.view_of(*request)) {
+            return start_view(std::move(stream));
+        }
         if (auto response = handler_.answer_directly(*request)) {
             return write(std::move(*response));
         }
         auto ticket = workers_.try_admit();
         if (!ticket) {
+            handler_.count_refused();
             return write(RequestHandler::error(*request, beast::http::status::service_unavailable,
                                                "server busy: too many frames in flight, retry later"));
         }
@@ -231,6 +237,65 @@ private:
             net::post(self->stream_.get_executor(),
                       [self, response = std::move(response)]() mutable { self->write(std::move(response)); });
         });
+    }
+
+    // GET /streams/<id>/view: one multipart/x-mixed-replace response that lasts until the client leaves or
+    // the stream ends, a part per new picture. The Viewer held meanwhile is what makes the frame path draw.
+    void start_view(std::shared_ptr<live::LiveStream> stream)
+    {
+        log_->record({.method = current_.method, .target = current_.target, .request_id = current_.request_id,
+                      .peer = peer_, .status = 200, .body_bytes = 0, .took = std::chrono::steady_clock::duration{}});
+        viewer_.emplace(std::move(stream));
+        auto head = std::make_shared<std::string>(
+            "HTTP/1.1 200 OK\r\nServer: ava-extension-host\r\nContent-Type: multipart/x-mixed-replace; boundary=" +
+            std::string(view_boundary) + "\r\nCache-Control: no-cache, no-store\r\nConnection: close\r\n\r\n");
+        // A read that ends only when the client goes away: how a silent view notices it.
+        stream_.async_read_some(net::buffer(drain_buffer_), [self = this->shared_from_this()](beast::error_code, std::size_t) {
+            self->view_gone_ = true;
+            self->request_timer_.cancel();
+        });
+        net::async_write(stream_, net::buffer(*head), [self = this->shared_from_this(), head](beast::error_code ec, std::size_t) {
+            if (ec) {
+                return self->end_view();
+            }
+            self->next_view_part();
+        });
+    }
+
+    void next_view_part()
+    {
+        if (view_gone_) {
+            return end_view();
+        }
+        const auto picture = viewer_->stream().picture();
+        if (picture.sequence == view_sequence_ || !picture.jpeg) {
+            if (viewer_->stream().ended()) {
+                return end_view();
+            }
+            request_timer_.expires_after(std::chrono::milliseconds(50));
+            request_timer_.async_wait([self = this->shared_from_this()](beast::error_code) { self->next_view_part(); });
+            return;
+        }
+        view_sequence_ = picture.sequence;
+        auto part = std::make_shared<std::string>("--" + std::string(view_boundary) +
+                                                  "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                                                  std::to_string(picture.jpeg->size()) + "\r\n\r\n");
+        auto jpeg = picture.jpeg;
+        const std::array<net::const_buffer, 3> buffers{net::buffer(*part), net::buffer(*jpeg), net::buffer("\r\n", 2)};
+        net::async_write(stream_, buffers, [self = this->shared_from_this(), part, jpeg](beast::error_code ec, std::size_t) {
+            if (ec) {
+                return self->end_view();
+            }
+            self->next_view_part();
+        });
+    }
+
+    void end_view()
+    {
+        viewer_.reset(); // nobody watches: the frame path stops drawing
+        beast::error_code ignored;
+        request_timer_.cancel();
+        beast::get_lowest_layer(stream_).socket().close(ignored);
     }
 
     void on_error(beast::error_code ec)
@@ -327,6 +392,7 @@ private:
     }
 
     static constexpr std::uint32_t max_header_bytes = 32 * 1024;
+    static constexpr std::string_view view_boundary = "ava-frame";
 
     Stream stream_;
     net::steady_timer request_timer_;
@@ -353,6 +419,9 @@ private:
     } current_;
     HttpServer::Connections::Handle handle_{};
     bool registered_ = false;
+    std::optional<live::LiveStream::Viewer> viewer_; // while serving a live view
+    std::uint64_t view_sequence_ = 0;
+    bool view_gone_ = false;
 };
 
 bool is_out_of_descriptors(const beast::error_code& ec)

@@ -31,6 +31,7 @@ public:
     std::uint16_t start();
     // Stops accepting new connections; open connections finish the request they are on.
     void stop();
+    std::size_t open_connections() const { return connections_->size(); }
 
     struct Limits {
         std::size_t max_body_bytes;

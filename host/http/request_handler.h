@@ -8,12 +8,17 @@
 //                   route's analyzer loaded, not draining; no credentials needed)
 // Admin endpoints (behind the same credentials as analysis, when credentials are configured):
 //   GET /analyzers      -> analyzers (active and draining versions), routes, reload and refusal counters
+//   GET /metrics        -> Prometheus text format (metrics/metrics.h)
+//   GET /streams        -> live streams (JSON); GET /streams/<id>/view -> their annotated frames (MJPEG)
+//   GET / or /ui        -> the live view's page
 //   POST /admin/reload  -> re-reads the configuration file and rescans the plugins folder; 200 when all of it
 //                          applied, 422 when something was refused (the body says what; the rest applied)
 // image/x-raw describes its pixels with Content-Type parameters:
 //   image/x-raw; width=640; height=480; format=bgr24[; stride=1920]
 
 #include "stream_sessions.h"
+
+#include "live/telemetry.h"
 
 #include "routing/router.h"
 #include "runtime/admin.h"
@@ -37,7 +42,7 @@ public:
     // Decoded pixels are reserved in `memory`, the host's frame-bytes budget.
     RequestHandler(const routing::Router& router, runtime::Admin& admin, security::Credentials credentials,
                    runtime::MemoryBudget& memory, StreamSessions::Limits stream_limits,
-                   const runtime::Readiness& readiness);
+                   const runtime::Readiness& readiness, live::Telemetry* telemetry = nullptr);
 
     // The checks that need only the request's header (credentials, method, path, Content-Type), on the I/O
     // thread before the body is read: a response here refuses the request (answers `Expect: 100-continue`).
@@ -55,6 +60,12 @@ public:
     // stall socket I/O.
     Response analyze(const Request& request) const;
 
+    // GET /streams/<id>/view of a live stream, once the header checks pass: the stream to send as MJPEG
+    // (the server keeps the response open); nullptr otherwise (answer_directly() answers).
+    std::shared_ptr<live::LiveStream> view_of(const Request& request) const;
+    // A frame refused before it was routed (no room in the host): counted as refused.
+    void count_refused() const;
+
     // Error responses share one shape: {"error":{"code":..., "message":...}}.
     static Response error(const Request& request, beast_http::status status, std::string_view message);
 
@@ -62,6 +73,7 @@ private:
     Response listing(const Request& request) const;
     Response reload(const Request& request) const;
     Response readiness(const Request& request) const;
+    Response observability(const Request& request, std::string_view path) const;
 
     const routing::Router& router_;
     runtime::Admin& admin_;
@@ -69,6 +81,7 @@ private:
     runtime::MemoryBudget& memory_;
     mutable StreamSessions streams_;
     const runtime::Readiness& readiness_; // analysis (a const operation) opens and ends stream sessions
+    live::Telemetry* telemetry_;
 };
 
 } // namespace ava::http

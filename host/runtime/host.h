@@ -9,6 +9,7 @@
 #include "reloader.h"
 
 #include "http/http_server.h"
+#include "live/telemetry.h"
 #include "loading/analyzer_registry.h"
 #include "loading/plugin_folder.h"
 #include "routing/router.h"
@@ -46,8 +47,13 @@ private:
     void write_ready_file(std::uint16_t http_port, std::uint16_t grpc_port) const;
     void shutdown();
     void drain_then_stop(std::chrono::steady_clock::time_point deadline);
+    void add_metric_samplers();
 
     HostOptions options_; // as started: the front-ends keep references into it, so it never changes
+    metrics::Metrics metrics_;   // before everything that reports to it
+    live::LiveStreams live_streams_;
+    live::Telemetry telemetry_{metrics_, live_streams_};
+    std::uint64_t plugins_loaded_at_start_ = 0;
     loading::AnalyzerRegistry registry_;
     loading::PluginFolder plugins_;
     routing::Router router_;

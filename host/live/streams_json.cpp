@@ -1,0 +1,80 @@
+#include "telemetry.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <ctime>
+
+namespace ava::live {
+namespace {
+
+std::string iso_time(std::chrono::system_clock::time_point t)
+{
+    const auto seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+} // namespace
+
+std::string streams_json(LiveStreams& streams, const metrics::Metrics& metrics)
+{
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    const auto string = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+    w.StartObject();
+    w.Key("streams");
+    w.StartArray();
+    for (const auto& [stream, fps] : streams.list()) {
+        const auto& identity = stream->identity();
+        w.StartObject();
+        w.Key("id");
+        string(std::to_string(stream->id()));
+        w.Key("protocol");
+        string(identity.protocol);
+        w.Key("pipeline");
+        string(identity.pipeline);
+        w.Key("node");
+        string(identity.node);
+        w.Key("analyzer");
+        string(identity.analyzer);
+        w.Key("route");
+        string(identity.route);
+        w.Key("frames");
+        w.Uint64(stream->frames());
+        w.Key("fps");
+        w.Double(fps);
+        w.Key("inFlight");
+        w.Int64(stream->in_flight());
+        w.Key("errors");
+        w.Uint64(stream->errors());
+        w.Key("started");
+        string(iso_time(stream->started()));
+        w.Key("view");
+        string("/streams/" + std::to_string(stream->id()) + "/view");
+        w.EndObject();
+    }
+    w.EndArray();
+    w.Key("analyzers");
+    w.StartArray();
+    for (const auto& [name, times] : metrics.analysis_times()) {
+        w.StartObject();
+        w.Key("name");
+        string(name);
+        w.Key("frames");
+        w.Uint64(times.frames);
+        w.Key("analysisP50Ms");
+        w.Double(times.p50_ms);
+        w.Key("analysisP99Ms");
+        w.Double(times.p99_ms);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return {buffer.GetString(), buffer.GetSize()};
+}
+
+} // namespace ava::live
