@@ -120,6 +120,32 @@ TEST(PluginCheck, JsonReportSaysWhatFailed)
     EXPECT_GT(report["timing"]["frames"].GetUint(), 0U);
 }
 
+// --image adds the user's pictures to the frames (in every format); one that does not decode is a failure.
+TEST(PluginCheck, RunsGivenImagesToo)
+{
+    const TempDir dir;
+    const auto frames_of = [](const std::string& output) {
+        const auto at = output.find("frames       ");
+        return at == std::string::npos ? -1 : std::stoi(output.substr(at + 13));
+    };
+    const auto without = check(test_plugin("ok") + " --frames 20");
+    ASSERT_EQ(without.status, 0) << without.output;
+    const auto image = dir.path() / "red.bmp";
+    std::ofstream(image, std::ios::binary) << std::string( // 2x1 24-bit BMP, rows padded to 4 bytes
+        "BM\x3e\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x02\0\0\0\x01\0\0\0\x01\0\x18\0\0\0\0\0\x08\0\0\0"
+        "\x13\x0b\0\0\x13\x0b\0\0\0\0\0\0\0\0\0\0\0\0\xff\0\0\xff\0\0",
+        62);
+    const auto with = check(test_plugin("ok") + " --frames 20 --image " + quoted(image.string()));
+    EXPECT_EQ(with.status, 0) << with.output;
+    // The image in 5 formats, then twice in each concurrent caller's sequence (4) and the reference run.
+    EXPECT_EQ(frames_of(with.output), frames_of(without.output) + 5 + 2 * 5) << with.output;
+
+    std::ofstream(dir.path() / "broken.jpg") << "not a JPEG";
+    const auto broken = check(test_plugin("ok") + " --frames 20 --image " + quoted((dir.path() / "broken.jpg").string()));
+    EXPECT_EQ(broken.status, 1) << broken.output;
+    EXPECT_TRUE(has(broken.output, "FAIL image: cannot decode image ")) << broken.output;
+}
+
 TEST(PluginCheck, RefusedPluginAndUsageErrors)
 {
     const auto not_elf = check(quoted(schema_file().string()));
