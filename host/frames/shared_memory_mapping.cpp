@@ -137,7 +137,8 @@ SharedMemoryMapping SharedMemoryMapping::open(std::string_view handle_name, std:
 
 SharedMemoryMapping::SharedMemoryMapping(SharedMemoryMapping&& other) noexcept
     : handle_name_(std::move(other.handle_name_)), address_(std::exchange(other.address_, nullptr)),
-      size_(std::exchange(other.size_, 0)), guard_(std::move(other.guard_)), fd_(std::move(other.fd_))
+      size_(std::exchange(other.size_, 0)), guard_(std::move(other.guard_)), fd_(std::move(other.fd_)),
+      broken_elsewhere_(other.broken_elsewhere_.load())
 {
 }
 
@@ -150,6 +151,7 @@ SharedMemoryMapping& SharedMemoryMapping::operator=(SharedMemoryMapping&& other)
         size_ = std::exchange(other.size_, 0);
         guard_ = std::move(other.guard_);
         fd_ = std::move(other.fd_);
+        broken_elsewhere_.store(other.broken_elsewhere_.load());
     }
     return *this;
 }

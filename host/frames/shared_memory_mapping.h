@@ -7,6 +7,7 @@
 
 #include "runtime/unique_fd.h"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -56,7 +57,9 @@ public:
     std::uint64_t size() const noexcept { return size_; }
     const std::string& handle_name() const noexcept { return handle_name_; }
     // True once the sender shrank the file under the mapping: frames read since may be zeros, not its data.
-    bool broken() const noexcept { return guard_.broken(); }
+    bool broken() const noexcept { return guard_.broken() || broken_elsewhere_.load(std::memory_order_relaxed); }
+    // An analyzer worker process reading the same file saw it shrink (isolation/): broken() turns true.
+    void note_broken() const noexcept { broken_elsewhere_.store(true, std::memory_order_relaxed); }
     // The open file, kept so an analyzer worker process can map the same pages (isolation/).
     int fd() const noexcept { return fd_.get(); }
     const void* address() const noexcept { return address_; }
@@ -75,6 +78,7 @@ private:
     std::uint64_t size_ = 0;
     GuardedRange guard_; // unregistered before the memory is unmapped
     runtime::UniqueFd fd_;
+    mutable std::atomic<bool> broken_elsewhere_{false};
 };
 
 } // namespace ava::frames

@@ -227,11 +227,19 @@ inferences::InferenceList IsolatedSession::process(const frames::Frame& frame)
         Reader r(message.payload);
         const auto reply = status_of(r);
         const auto log = r.get_string();
+        const auto rejection = r.get_string();
+        const auto too_large = r.get_string();
+        if (r.get<std::uint8_t>() != 0 && frame.shared_memory != nullptr) {
+            frame.shared_memory->note_broken(); // the worker read zeros: the stream ends as if we had
+        }
         if (const auto late = r.get<std::uint32_t>(); late != 0) {
             spdlog::warn("{}: {} result call(s) came after process() returned and were ignored", owner_.name(), late);
         }
+        if (!too_large.empty()) {
+            throw inferences::AnswerTooLarge(owner_.name() + ": answer too large, refused: " + std::string(too_large));
+        }
         replay(log, collector.sink());
-        return loading::answer_of(owner_.name(), reply.status, reply.message, collector);
+        return loading::answer_of(owner_.name(), reply.status, reply.message, collector, rejection);
     } catch (const WireError& e) {
         throw AnalyzerError(AVA_STATUS_INTERNAL, owner_.name() + ": its worker sent a malformed answer: " + e.what());
     }

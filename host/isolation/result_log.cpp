@@ -120,72 +120,98 @@ RecordingSink& self(void* context) { return *static_cast<RecordingSink*>(context
 
 } // namespace
 
-RecordingSink::RecordingSink(std::size_t max_bytes) : max_bytes_(max_bytes)
+// The log's own limit, far above what the collector lets through (4 MiB of strings plus 64 bytes per
+// inference) and below the protocol's message limit: only a flood of empty strings could reach it.
+constexpr std::size_t max_log_bytes = std::size_t{12} << 20;
+
+RecordingSink::RecordingSink(std::string_view analyzer) : collector_(analyzer)
 {
     sink_.struct_size = sizeof sink_;
     sink_.context = this;
     sink_.classification = [](void* c, const ava_inference_meta* meta, const char* value, float confidence) {
-        return self(c).record(classification, meta, [&](Writer& w) { w.put_optional(value).put(confidence); });
+        auto& s = self(c);
+        return s.record(
+            classification, meta,
+            [&](const ava_result_sink& k) { return k.classification(k.context, meta, value, confidence); },
+            [&](Writer& w) { w.put_optional(value).put(confidence); });
     };
     sink_.entity = [](void* c, const ava_inference_meta* meta, const char* tag, float confidence, ava_box box,
                       const char* id) {
-        return self(c).record(entity, meta, [&](Writer& w) {
-            w.put_optional(tag).put(confidence);
-            put_box(w, box);
-            w.put_optional(id);
-        });
+        return self(c).record(
+            entity, meta, [&](const ava_result_sink& k) { return k.entity(k.context, meta, tag, confidence, box, id); },
+            [&](Writer& w) {
+                w.put_optional(tag).put(confidence);
+                put_box(w, box);
+                w.put_optional(id);
+            });
     };
     sink_.motion = [](void* c, const ava_inference_meta* meta, ava_box box) {
-        return self(c).record(motion, meta, [&](Writer& w) { put_box(w, box); });
+        return self(c).record(
+            motion, meta, [&](const ava_result_sink& k) { return k.motion(k.context, meta, box); },
+            [&](Writer& w) { put_box(w, box); });
     };
     sink_.event = [](void* c, const ava_inference_meta* meta, const char* name, const ava_key_value* properties,
                      uint32_t count) {
-        return self(c).record(event, meta, [&](Writer& w) {
-            w.put_optional(name);
-            const auto n = properties != nullptr ? count : 0;
-            w.put(n);
-            for (std::uint32_t i = 0; i < n; ++i) {
-                w.put_optional(properties[i].key).put_optional(properties[i].value);
-            }
-        });
+        return self(c).record(
+            event, meta, [&](const ava_result_sink& k) { return k.event(k.context, meta, name, properties, count); },
+            [&](Writer& w) {
+                w.put_optional(name);
+                const auto n = properties != nullptr ? count : 0;
+                w.put(n);
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    w.put_optional(properties[i].key).put_optional(properties[i].value);
+                }
+            });
     };
     sink_.text = [](void* c, const ava_inference_meta* meta, const char* value, const char* language,
                     uint64_t start, uint64_t end) {
-        return self(c).record(text, meta,
-                              [&](Writer& w) { w.put_optional(value).put_optional(language).put(start).put(end); });
+        return self(c).record(
+            text, meta,
+            [&](const ava_result_sink& k) { return k.text(k.context, meta, value, language, start, end); },
+            [&](Writer& w) { w.put_optional(value).put_optional(language).put(start).put(end); });
     };
     sink_.other = [](void* c, const ava_inference_meta* meta, const char* content_type, const void* content,
                      size_t size) {
-        return self(c).record(other, meta, [&](Writer& w) {
-            w.put_optional(content_type);
-            w.put(static_cast<std::uint8_t>(content != nullptr));
-            if (content != nullptr) {
-                w.put_string(std::string_view(static_cast<const char*>(content), size));
-            }
-        });
+        return self(c).record(
+            other, meta,
+            [&](const ava_result_sink& k) { return k.other(k.context, meta, content_type, content, size); },
+            [&](Writer& w) {
+                w.put_optional(content_type);
+                w.put(static_cast<std::uint8_t>(content != nullptr));
+                if (content != nullptr) {
+                    w.put_string(std::string_view(static_cast<const char*>(content), size));
+                }
+            });
     };
 }
 
-template <typename Record>
-ava_status RecordingSink::record(std::uint8_t kind, const ava_inference_meta* meta, Record&& fields) noexcept
+template <typename Forward, typename Record>
+ava_status RecordingSink::record(std::uint8_t kind, const ava_inference_meta* meta, Forward&& forward,
+                                 Record&& fields) noexcept
 {
     std::lock_guard lock(mutex_);
     if (!open_) {
         late_calls_.fetch_add(1);
         return AVA_STATUS_INVALID_ARGUMENT;
     }
+    const auto status = forward(collector_.sink());
+    if (status != AVA_STATUS_OK) {
+        return status; // refused as the host would refuse it: not recorded
+    }
     try {
         Writer one;
         one.put(kind);
         put_meta(one, meta);
         fields(one);
-        if (log_.size() + one.size() > max_bytes_) {
+        if (log_.size() + one.size() > max_log_bytes) {
+            over_cap_ = true;
             return AVA_STATUS_OUT_OF_MEMORY;
         }
         log_.put(static_cast<std::uint32_t>(one.size()));
         log_.put_raw(one.bytes());
         return AVA_STATUS_OK;
     } catch (...) {
+        over_cap_ = true;
         return AVA_STATUS_OUT_OF_MEMORY;
     }
 }
@@ -195,6 +221,21 @@ std::string RecordingSink::close()
     std::lock_guard lock(mutex_);
     open_ = false;
     return log_.take();
+}
+
+std::string RecordingSink::last_rejection() const
+{
+    std::lock_guard lock(mutex_);
+    return collector_.last_rejection();
+}
+
+std::string RecordingSink::too_large() const
+{
+    std::lock_guard lock(mutex_);
+    if (collector_.over_cap()) {
+        return collector_.last_rejection();
+    }
+    return over_cap_ ? "the recorded answer went over " + std::to_string(max_log_bytes) + " bytes" : "";
 }
 
 std::size_t replay(std::string_view log, const ava_result_sink& sink)

@@ -7,6 +7,8 @@
 
 #include "wire.h"
 
+#include "inferences/inference_collector.h"
+
 #include <ava_plugin.h>
 
 #include <atomic>
@@ -17,27 +19,33 @@
 
 namespace ava::isolation {
 
-// Worker side. One per process() call; calls after close() (a plugin emitting from another thread after
+// Worker side. One per process() call. Each call first goes through a real InferenceCollector, so the
+// plugin gets exactly the answer an in-process plugin gets (a blank subtype refused, the answer cap), and
+// only what it accepted is recorded. Calls after close() (a plugin emitting from another thread after
 // process returned) are refused and counted instead of recorded.
 class RecordingSink {
 public:
-    // max_bytes: the log is capped like an answer (slightly above the host's cap, which decides).
-    explicit RecordingSink(std::size_t max_bytes);
+    explicit RecordingSink(std::string_view analyzer);
     RecordingSink(const RecordingSink&) = delete;
     RecordingSink& operator=(const RecordingSink&) = delete;
 
     const ava_result_sink& sink() const noexcept { return sink_; }
     // Stops recording; returns the log.
     std::string close();
+    // The collector's verdicts, for the reply: why an emit was last refused, and (when the answer went over
+    // its cap) the message of the AnswerTooLarge the frame ends with.
+    std::string last_rejection() const;
+    std::string too_large() const;
     std::size_t take_late_calls() noexcept { return late_calls_.exchange(0); }
 
 private:
-    template <typename Record>
-    ava_status record(std::uint8_t kind, const ava_inference_meta* meta, Record&& fields) noexcept;
+    template <typename Forward, typename Record>
+    ava_status record(std::uint8_t kind, const ava_inference_meta* meta, Forward&& forward, Record&& fields) noexcept;
 
     ava_result_sink sink_{};
-    std::size_t max_bytes_;
-    std::mutex mutex_; // a plugin may emit from threads of its own while process() runs
+    inferences::InferenceCollector collector_;
+    bool over_cap_ = false;
+    mutable std::mutex mutex_; // a plugin may emit from threads of its own while process() runs
     Writer log_;
     bool open_ = true;
     std::atomic<std::size_t> late_calls_{0};

@@ -46,10 +46,11 @@ std::string signal_name(int signal)
 // What a wait status says, in the words the operator reads.
 std::string describe_end(int status, const rusage& usage, std::size_t memory_bytes)
 {
-    // ru_maxrss is in KiB. A worker that died near its limit ran out of memory, whatever the signal says
-    // (a failed malloc shows up as SIGSEGV or SIGABRT in the plugin).
+    // ru_maxrss is in KiB. A worker that died with most of its limit resident ran out of memory, whatever
+    // the signal says (a failed malloc shows up as SIGSEGV or SIGABRT in the plugin). Not all of the limit
+    // can be resident: thread stacks and the libraries' data count against it too.
     const auto peak = static_cast<std::size_t>(usage.ru_maxrss) * 1024;
-    if (memory_bytes != 0 && peak >= memory_bytes / 10 * 9) {
+    if (memory_bytes != 0 && peak >= memory_bytes / 3 * 2) {
         return "its worker process exceeded its memory limit of " + std::to_string(memory_bytes >> 20) + " MiB";
     }
     if (WIFSIGNALED(status)) {
@@ -147,6 +148,10 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
                      " ms load deadline");
     }
     worker->hello_ = read_hello(future.get()); // throws what ended the worker, or its refusal
+    {
+        std::lock_guard lock(worker->mutex_);
+        worker->shadow_copy_ = worker->hello_.loaded_path;
+    }
     return worker;
 }
 
@@ -272,8 +277,10 @@ void WorkerProcess::ended(const std::string& reason, bool asked)
 {
     std::map<std::uint64_t, std::promise<Message>> waiting;
     bool deadline;
+    std::filesystem::path shadow_copy;
     {
         std::lock_guard lock(mutex_);
+        shadow_copy = shadow_copy_;
         deadline = !kill_reason_.empty();
         ended_ = true;
         end_reason_ = reason;
@@ -283,6 +290,11 @@ void WorkerProcess::ended(const std::string& reason, bool asked)
     ended_cv_.notify_all();
     for (auto& [id, promise] : waiting) {
         promise.set_exception(std::make_exception_ptr(WorkerFailure(reason, deadline)));
+    }
+    // The worker's private copy of the plugin (it cannot remove it itself when it is killed).
+    std::error_code ignored;
+    if (!shadow_copy.empty()) {
+        std::filesystem::remove(shadow_copy, ignored);
     }
     if (asked) {
         spdlog::debug("analyzer worker {} (pid {}) for {} exited", generation_, pid_, options_.label);

@@ -110,6 +110,7 @@ private:
     std::map<std::uint64_t, std::promise<Message>> waiting_;
     std::uint64_t next_id_ = 1;
     std::string kill_reason_; // set by kill(): replaces "killed by signal 9"
+    std::filesystem::path shadow_copy_; // the worker's private copy of the plugin, removed when it ends
     std::string end_reason_;
     std::chrono::steady_clock::time_point end_time_;
     bool ended_ = false;

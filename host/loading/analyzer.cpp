@@ -16,17 +16,18 @@ std::string message_of(const ava_error& error, const char* fallback)
 }
 
 inferences::InferenceList answer_of(const std::string& analyzer, ava_status status, const std::string& message,
-                                    inferences::InferenceCollector& collector)
+                                    inferences::InferenceCollector& collector, std::string_view rejection)
 {
+    const std::string refused = !rejection.empty() ? std::string(rejection) : collector.last_rejection();
     if (status != AVA_STATUS_OK) {
         std::string text = analyzer + ": " + message;
-        if (!collector.last_rejection().empty()) {
-            text += " (host refused an inference: " + collector.last_rejection() + ")";
+        if (!refused.empty()) {
+            text += " (host refused an inference: " + refused + ")";
         }
         throw AnalyzerError(status, text);
     }
-    if (!collector.last_rejection().empty()) {
-        spdlog::warn("{}: dropped an inference the schema cannot carry: {}", analyzer, collector.last_rejection());
+    if (!refused.empty()) {
+        spdlog::warn("{}: dropped an inference the schema cannot carry: {}", analyzer, refused);
     }
     return collector.take();
 }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ava::inferences {
 class InferenceCollector;
@@ -126,7 +127,8 @@ std::string message_of(const ava_error& error, const char* fallback);
 
 // A finished process() call as its answer: the collected inferences, or AnalyzerError naming the plugin's
 // message. Shared by both isolation modes, so an answer is judged the same wherever the plugin runs.
+// `rejection`: why an emit was refused where the plugin ran, when that was not `collector` (a worker).
 inferences::InferenceList answer_of(const std::string& analyzer, ava_status status, const std::string& message,
-                                    inferences::InferenceCollector& collector);
+                                    inferences::InferenceCollector& collector, std::string_view rejection = {});
 
 } // namespace ava::loading

@@ -83,8 +83,7 @@ TEST_F(PluginLoading, LoadedLibrariesAreShadowCopiesSoTheFolderCanBeOverwritten)
     std::ofstream(plugins_.path() / "libprobe.so", std::ios::trunc) << "overwritten";
     const auto probe = http_post(host.http_port(), "/probe", "image/bmp", tiny_bmp_black);
     EXPECT_EQ(probe.status, 200) << probe.body;
-    std::ifstream maps("/proc/" + std::to_string(host.pid()) + "/maps");
-    const std::string mapped((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    const auto mapped = maps_of_host_and_workers(host.pid());
     EXPECT_EQ(mapped.find((plugins_.path() / "libprobe.so").string()), std::string::npos);
     EXPECT_NE(mapped.find("libprobe."), std::string::npos); // the shadow copy
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace ava::test {
@@ -56,7 +57,7 @@ TEST_F(HotReload, PluginDroppedIntoTheFolderStartsAnswering)
     EXPECT_EQ(swap->version, "1.0.0");
     EXPECT_EQ(swap->source, swap_file().string());
     EXPECT_EQ(counter(port(), "reloads", "plugins"), 1u);
-    EXPECT_NE(host_->log().find("loaded analyzer 'swap' version 1.0.0 (ABI 1.0) from " + swap_file().string()),
+    EXPECT_NE(host_->log().find("loaded analyzer 'swap' version 1.0.0 (ABI 1.0, isolation process) from " + swap_file().string()),
               std::string::npos);
 }
 
@@ -224,7 +225,7 @@ TEST_F(HotReload, RepeatedSwapsLeaveOneVersionMapped)
         ASSERT_TRUE(eventually([&] { return swap_answer() == next; })) << host_->log();
     }
     ASSERT_TRUE(eventually([&] { return !listed("swap", "draining"); }, 5s));
-    std::ifstream maps("/proc/" + std::to_string(host_->pid()) + "/maps");
+    std::istringstream maps(maps_of_host_and_workers(host_->pid()));
     std::set<std::string> swap_copies;
     for (std::string line; std::getline(maps, line);) {
         if (const auto at = line.find("/libswap."); at != std::string::npos) {

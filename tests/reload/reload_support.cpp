@@ -92,9 +92,7 @@ std::uint64_t counter(std::uint16_t port, const char* group, const char* kind)
 
 bool mapped(pid_t pid, const std::filesystem::path& file)
 {
-    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-    const std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
-    return text.find(file.string()) != std::string::npos;
+    return maps_of_host_and_workers(pid).find(file.string()) != std::string::npos;
 }
 
 } // namespace ava::test

@@ -302,4 +302,22 @@ std::string schema_violation(const std::string& json)
            where.GetString() + ", document " + what.GetString() + " in " + json;
 }
 
+std::string maps_of_host_and_workers(pid_t host)
+{
+    const auto read = [](const std::filesystem::path& file) {
+        std::ifstream in(file);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    const std::filesystem::path proc = "/proc/" + std::to_string(host);
+    std::string text = read(proc / "maps");
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(proc / "task", ec)) {
+        std::istringstream children(read(task.path() / "children"));
+        for (pid_t child = 0; children >> child;) {
+            text += read("/proc/" + std::to_string(child) + "/maps");
+        }
+    }
+    return text;
+}
+
 } // namespace ava::test

@@ -109,4 +109,8 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes, std::chro
 // otherwise what failed and where.
 std::string schema_violation(const std::string& json);
 
+// The memory maps of a host and of its analyzer worker processes (its children), as one text: where a
+// plugin's code is mapped, whichever process runs it (docs/isolation.md).
+std::string maps_of_host_and_workers(pid_t host);
+
 } // namespace ava::test

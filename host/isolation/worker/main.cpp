@@ -4,6 +4,7 @@
 // a small thread pool and answers on the socket. It exits when the host closes the socket (and dies with
 // the host: PR_SET_PDEATHSIG), so it holds no state anyone else needs.
 
+#include "frames/sigbus_guard.h"
 #include "isolation/result_log.h"
 #include "isolation/wire.h"
 #include "loading/plugin_library.h"
@@ -33,25 +34,35 @@ using ava::loading::PluginLibrary;
 constexpr int socket_fd = 3;
 constexpr int arena_fd = 4;
 
-// A read-only mapping, unmapped on destruction.
+// A read-only mapping, unmapped on destruction. A sender's file is guarded like the host guards it
+// (frames/sigbus_guard.h): if the sender shrinks it, reads see zeros and broken() says so.
 class Mapping {
 public:
-    Mapping(int fd, std::size_t size)
+    Mapping(int fd, std::size_t size, bool guarded)
         : size_(size), data_(::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0))
     {
         if (data_ == MAP_FAILED) {
             throw std::runtime_error(std::string("mmap: ") + std::strerror(errno));
         }
+        if (guarded) {
+            guard_ = ava::frames::GuardedRange(data_, size_);
+        }
     }
     Mapping(const Mapping&) = delete;
     Mapping& operator=(const Mapping&) = delete;
-    ~Mapping() { ::munmap(data_, size_); }
+    ~Mapping()
+    {
+        guard_.reset();
+        ::munmap(data_, size_);
+    }
     const std::uint8_t* data() const noexcept { return static_cast<const std::uint8_t*>(data_); }
     std::size_t size() const noexcept { return size_; }
+    bool broken() const noexcept { return guard_.broken(); }
 
 private:
     std::size_t size_;
     void* data_;
+    ava::frames::GuardedRange guard_;
 };
 
 struct Session {
@@ -74,7 +85,7 @@ std::string message_of(const ava_error& error, const char* fallback)
 class Worker {
 public:
     Worker(std::shared_ptr<PluginLibrary> library, unsigned threads, std::size_t arena_bytes)
-        : library_(std::move(library)), d_(library_->descriptor()), arena_(arena_fd, arena_bytes), pool_(threads)
+        : library_(std::move(library)), d_(library_->descriptor()), arena_(arena_fd, arena_bytes, false), pool_(threads)
     {
     }
 
@@ -222,7 +233,7 @@ private:
                 throw std::runtime_error("process on an unknown session");
             }
             if (in_place && fd.valid()) {
-                it->second.shared_memory = std::make_shared<Mapping>(fd.get(), region_size);
+                it->second.shared_memory = std::make_shared<Mapping>(fd.get(), region_size, true);
             }
             handle = it->second.handle;
             region = it->second.shared_memory;
@@ -241,14 +252,17 @@ private:
             throw std::runtime_error("frame lies outside its memory");
         }
         frame.data = base + offset;
-        auto sink = std::make_unique<RecordingSink>(ava::inferences::max_answer_bytes + (std::size_t{64} << 10));
+        auto sink = std::make_unique<RecordingSink>(library_->name());
         ava_error error{};
         const auto status = d_.process(handle, &frame, &sink->sink(), &error);
         const auto log = sink->close();
         out.put(static_cast<std::uint32_t>(status))
             .put_string(status == AVA_STATUS_OK ? "" : message_of(error, "process failed"))
             .put_string(log)
-            .put(static_cast<std::uint32_t>(retire(std::move(sink))));
+            .put_string(sink->last_rejection())
+            .put_string(sink->too_large())
+            .put(static_cast<std::uint8_t>(in_place && region->broken()));
+        out.put(static_cast<std::uint32_t>(retire(std::move(sink))));
     }
 
     // A plugin that emits from its own thread after process() returned would write through a dangling
