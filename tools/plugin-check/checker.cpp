@@ -5,6 +5,7 @@
 #include "inference_schema.h"
 #include "test_frames.h"
 
+#include "frames/frame.h"
 #include "inferences/json_writer.h"
 #include "inferences/utf8.h"
 #include "loading/plugin_library.h"
@@ -238,7 +239,12 @@ private:
         auto& call = prepared != nullptr ? *prepared : archive_.start(label, name_, report_);
         ava_error error;
         std::memset(error.message, 'x', sizeof error.message); // unterminated: a plugin must terminate what it writes
-        const auto frame = to_abi(pixels, format, timestamp_.fetch_add(40));
+        // The host's own frame-to-ABI mapping (frames/frame.h), as a front-end hands a frame to a plugin.
+        frames::Frame host_frame;
+        host_frame.image = pixels;
+        host_frame.format = format;
+        host_frame.timestamp = timestamp_.fetch_add(40);
+        const auto frame = host_frame.to_abi();
         const auto start = Clock::now();
         const ava_status status = d_.process(session, &frame, &call.sink(), &error);
         outcome.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -85,17 +85,4 @@ cv::Mat in_format(const Picture& picture, ava_pixel_format format)
     return inside;
 }
 
-ava_frame to_abi(const cv::Mat& pixels, ava_pixel_format format, std::uint64_t timestamp)
-{
-    ava_frame frame{};
-    frame.struct_size = sizeof frame;
-    frame.data = pixels.data;
-    frame.width = static_cast<std::uint32_t>(pixels.cols);
-    frame.height = static_cast<std::uint32_t>(pixels.rows);
-    frame.stride_bytes = static_cast<std::uint32_t>(pixels.step[0]);
-    frame.pixel_format = format;
-    frame.timestamp = timestamp;
-    return frame;
-}
-
 } // namespace ava::plugin_check

@@ -32,6 +32,4 @@ std::string format_name(ava_pixel_format format);
 // The picture's pixels in `format` (with padding when asked); the Mat owns them.
 cv::Mat in_format(const Picture& picture, ava_pixel_format format);
 
-ava_frame to_abi(const cv::Mat& pixels, ava_pixel_format format, std::uint64_t timestamp);
-
 } // namespace ava::plugin_check
