@@ -144,6 +144,8 @@ public:
         d_.destroy(instance_);
         // A plugin thread that still holds a sink emits now, if ever: give it a moment to be caught.
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        result_.frames = frames_;
+        result_.inferences = inferences_;
     }
 
 private:
@@ -458,14 +460,6 @@ private:
         }
     }
 
-public:
-    void finish()
-    {
-        result_.frames = frames_;
-        result_.inferences = inferences_;
-    }
-
-private:
     const CheckOptions& options_;
     CheckResult& result_;
     Report& report_;
@@ -542,7 +536,6 @@ void run_checks(const CheckOptions& options, CheckResult& result)
     check_descriptor(library->descriptor(), result);
     Run run(options, result, *library);
     run.all();
-    run.finish();
 }
 
 } // namespace ava::plugin_check

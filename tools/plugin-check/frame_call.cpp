@@ -3,6 +3,7 @@
 #include "inferences/utf8.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 
@@ -91,22 +92,26 @@ void FrameCall::check_meta(const ava_inference_meta* meta, const char* kind)
         return;
     }
     const std::string in = std::string(" of a ") + kind;
-    // Only the fields an ABI 1.0 meta has; struct_size says whether the plugin's struct has them.
-    check_text(meta->subtype, "subtype" + in);
-    check_text(meta->inference_id, "inference_id" + in);
-    for (uint32_t i = 0; meta->related_inferences != nullptr && i < meta->related_count; ++i) {
+    // Only the fields the plugin's struct has (its struct_size), as the host's collector reads them.
+    const auto has = [&](std::size_t end) { return meta->struct_size >= end; };
+    if (has(offsetof(ava_inference_meta, inference_id) + sizeof meta->inference_id)) {
+        check_text(meta->subtype, "subtype" + in);
+        check_text(meta->inference_id, "inference_id" + in);
+    }
+    const bool related = has(offsetof(ava_inference_meta, related_count) + sizeof meta->related_count);
+    for (uint32_t i = 0; related && meta->related_inferences != nullptr && i < meta->related_count; ++i) {
         check_text(meta->related_inferences[i], "related inference" + in);
     }
-    for (uint32_t i = 0; meta->extensions != nullptr && i < meta->extension_count; ++i) {
+    const bool extensions = has(offsetof(ava_inference_meta, extension_count) + sizeof meta->extension_count);
+    for (uint32_t i = 0; extensions && meta->extensions != nullptr && i < meta->extension_count; ++i) {
         check_text(meta->extensions[i].key, "extension key" + in);
         check_text(meta->extensions[i].value, "extension value" + in);
     }
-    for (uint32_t i = 0; meta->attributes != nullptr && i < meta->attribute_count; ++i) {
+    const bool attributes = has(offsetof(ava_inference_meta, attribute_count) + sizeof meta->attribute_count);
+    for (uint32_t i = 0; attributes && meta->attributes != nullptr && i < meta->attribute_count; ++i) {
         check_text(meta->attributes[i].name, "attribute name" + in);
         check_text(meta->attributes[i].value, "attribute value" + in);
-        if (std::isnan(meta->attributes[i].confidence) || meta->attributes[i].confidence > 1) {
-            check_confidence(meta->attributes[i].confidence, "attribute");
-        }
+        check_confidence(meta->attributes[i].confidence, "attribute");
     }
 }
 
