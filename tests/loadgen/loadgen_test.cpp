@@ -149,6 +149,9 @@ TEST(LoadgenHttp, FailsWhenNothingListens)
     const auto run = run_loadgen({"http", "--port", std::to_string(closed_port()), "--frames", "3", "--streams", "2"});
     EXPECT_EQ(run.exit_code, 1) << run.output;
     EXPECT_EQ(errors_of(run, "connect"), 2U) << run.output;
+    EXPECT_NE(run.output.find("ava-loadgen: 2 stream(s) got no acknowledgement: connection 0 connection 1"),
+              std::string::npos)
+        << run.output;
 }
 
 TEST(LoadgenGrpc, FailsWhenNothingListens)
@@ -192,6 +195,31 @@ TEST(LoadgenGrpc, FailsWhenTheAnalyzerDoesNotExist)
                                   "--extension-configuration", "no_such_analyzer"});
     EXPECT_EQ(run.exit_code, 1) << run.output;
     EXPECT_EQ(errors_of(run, "status_NOT_FOUND"), 1U) << run.output;
+    EXPECT_NE(run.output.find("got no acknowledgement: loadgen-0"), std::string::npos) << run.output;
+}
+
+// A line a second on stderr while the run lasts (a soak is never silent); --quiet turns it off.
+TEST(LoadgenProgress, PrintsALineASecondUnlessQuiet)
+{
+    ava::test::HostProcess host;
+    const auto port = std::to_string(host.http_port());
+    const auto run = run_loadgen({"http", "--port", port, "--duration", "2.5", "--fps", "20"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    std::size_t lines = 0;
+    for (auto at = run.output.find("ava-loadgen: "); at != std::string::npos; at = run.output.find("ava-loadgen: ", at + 1)) {
+        const auto line = run.output.substr(at, run.output.find('\n', at) - at);
+        EXPECT_NE(line.find(" s "), std::string::npos) << line;
+        EXPECT_NE(line.find(" fps "), std::string::npos) << line;
+        EXPECT_NE(line.find(" acks "), std::string::npos) << line;
+        EXPECT_NE(line.find(" errors "), std::string::npos) << line;
+        EXPECT_NE(line.find("p99 "), std::string::npos) << line;
+        ++lines;
+    }
+    EXPECT_GE(lines, 2U) << run.output;
+    EXPECT_LE(lines, 3U) << run.output;
+    const auto quiet = run_loadgen({"http", "--port", port, "--duration", "1.5", "--fps", "20", "--quiet"});
+    ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+    EXPECT_EQ(quiet.output.find("ava-loadgen: "), std::string::npos) << quiet.output;
 }
 
 } // namespace

@@ -57,8 +57,11 @@ RunStats run_grpc_load(const LoadOptions& options, const FramePayload& payload, 
     }
 
     RunStats total;
-    for (const auto& stream : streams) {
-        total.merge(stream->stats());
+    for (unsigned i = 0; i < options.streams; ++i) {
+        total.merge(streams[i]->stats());
+        if (streams[i]->stats().frames_acked == 0) {
+            total.silent_streams.push_back(options.pipeline_prefix + "-" + std::to_string(i)); // its pipeline name
+        }
     }
     return total;
 }

@@ -78,6 +78,7 @@ GrpcStream::GrpcStream(const LoadOptions& options, const FramePayload& payload, 
       window_(options.window),
       frame_slice_(payload.bytes.data(), payload.bytes.size(), grpc::Slice::STATIC_SLICE)
 {
+    stats_.progress = plan.progress;
     if (options.transfer == Transfer::shared_memory) {
         ring_.emplace("ava-loadgen-" + std::to_string(::getpid()) + "-" + std::to_string(index), options.shm_slots,
                       payload.bytes.size(), payload.view());

@@ -184,6 +184,7 @@ RunStats run_http_load(const LoadOptions& options, const FramePayload& payload, 
     const auto endpoints = resolver.resolve(options.host, std::to_string(options.port));
     std::vector<RunStats> stats(options.streams);
     for (unsigned i = 0; i < options.streams; ++i) {
+        stats[i].progress = plan.progress;
         std::make_shared<HttpConnection>(io, options, payload, plan, i, stats[i])->start(endpoints);
     }
     const unsigned threads =
@@ -196,8 +197,11 @@ RunStats run_http_load(const LoadOptions& options, const FramePayload& payload, 
     pool.clear(); // joins
 
     RunStats total;
-    for (const auto& s : stats) {
-        total.merge(s);
+    for (unsigned i = 0; i < options.streams; ++i) {
+        total.merge(stats[i]);
+        if (stats[i].frames_acked == 0) {
+            total.silent_streams.push_back("connection " + std::to_string(i));
+        }
     }
     return total;
 }

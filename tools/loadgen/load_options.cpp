@@ -99,6 +99,7 @@ std::optional<LoadOptions> parse_options(int argc, const char* const* argv)
         ("path", po::value(&o.path), "HTTP: request target (default /score)")                               //
         ("expect-status", po::value(&statuses), "HTTP: acceptable statuses (default 200,204)")              //
         ("json", po::bool_switch(&o.json), "print the result as JSON instead of a table")                   //
+        ("quiet", po::bool_switch(&o.quiet), "no progress line a second on stderr")                        //
         ("host-pid", po::value(&host_pid), "host process id: report its CPU time per frame and memory");
     po::positional_options_description positional;
     positional.add("protocol", 1);

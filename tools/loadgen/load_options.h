@@ -49,6 +49,7 @@ struct LoadOptions {
     std::vector<int> expect_status = {200, 204};
 
     bool json = false;
+    bool quiet = false; // no progress line a second on stderr
     pid_t host_pid = 0;
 };
 

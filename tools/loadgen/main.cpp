@@ -7,6 +7,7 @@
 #include "http_load.h"
 #include "load_options.h"
 #include "process_stats.h"
+#include "progress.h"
 #include "report.h"
 #include "run_plan.h"
 
@@ -24,7 +25,13 @@ using namespace ava::loadgen;
 int run(const LoadOptions& options)
 {
     const FramePayload payload = make_payload(options);
-    const RunPlan plan = RunPlan::from(options, Clock::now());
+    Progress progress;
+    RunPlan plan = RunPlan::from(options, Clock::now());
+    plan.progress = &progress;
+    std::optional<ProgressPrinter> printer;
+    if (!options.quiet) {
+        printer.emplace(progress, std::cerr);
+    }
     RunReport report(options);
     report.frame_bytes = payload.bytes.size();
 
@@ -49,6 +56,7 @@ int run(const LoadOptions& options)
         }
     }
     report.stats = load.get();
+    printer.reset();
     if (!self_after) {
         self_after = sample_process(self);
     }
@@ -61,6 +69,14 @@ int run(const LoadOptions& options)
     const auto end = std::min(plan.window.end, report.stats.last_measured_ack);
     report.measured_seconds = end > plan.window.start ? std::chrono::duration<double>(end - plan.window.start).count() : 0;
 
+    if (!report.stats.silent_streams.empty()) {
+        // A pipeline that never got an answer fails the run, however well the others did.
+        std::cerr << "ava-loadgen: " << report.stats.silent_streams.size() << " stream(s) got no acknowledgement:";
+        for (const auto& name : report.stats.silent_streams) {
+            std::cerr << ' ' << name;
+        }
+        std::cerr << '\n';
+    }
     if (options.json) {
         print_json(std::cout, report);
     } else {

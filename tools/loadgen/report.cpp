@@ -84,6 +84,12 @@ void print_table(std::ostream& out, RunReport& r)
     for (const auto& [kind, count] : r.stats.errors) {
         out << "  error " << kind << ": " << count << "  (first: " << r.stats.error_examples[kind] << ")\n";
     }
+    if (!r.stats.silent_streams.empty()) {
+        out << "  streams without an ack   ";
+        for (const auto& name : r.stats.silent_streams) {
+            out << name << (&name == &r.stats.silent_streams.back() ? "\n" : ", ");
+        }
+    }
     out << "  result                   " << (r.clean() ? "OK" : "FAILED") << '\n';
 }
 

@@ -23,7 +23,11 @@ struct RunReport {
 
     double frames_per_second() const { return measured_seconds > 0 ? static_cast<double>(stats.frames_measured) / measured_seconds : 0; }
     // Every frame sent was acknowledged correctly and nothing failed.
-    bool clean() const { return stats.error_count() == 0 && stats.frames_sent == stats.frames_acked && stats.frames_acked > 0; }
+    bool clean() const
+    {
+        return stats.error_count() == 0 && stats.frames_sent == stats.frames_acked && stats.frames_acked > 0 &&
+               stats.silent_streams.empty();
+    }
 };
 
 void print_table(std::ostream& out, RunReport& report);

@@ -17,6 +17,7 @@ struct RunPlan {
     std::uint64_t frames_per_stream = 0;       // --frames (0: unlimited)
     std::chrono::nanoseconds frame_period{0};  // 0: as fast as acknowledged
     std::chrono::milliseconds timeout{30000};  // no progress for this long: give up
+    Progress* progress = nullptr;              // every stream's acks and errors, as they happen
 
     static RunPlan from(const LoadOptions& options, Clock::time_point start)
     {

@@ -1,5 +1,7 @@
 #include "run_stats.h"
 
+#include "progress.h"
+
 #include <algorithm>
 #include <numeric>
 
@@ -7,6 +9,9 @@ namespace ava::loadgen {
 
 void RunStats::error(const std::string& kind, const std::string& detail)
 {
+    if (progress != nullptr) {
+        progress->error();
+    }
     if (++errors[kind] == 1) {
         error_examples[kind] = detail;
     }
@@ -16,6 +21,9 @@ void RunStats::acked(Clock::time_point sent, Clock::time_point now, std::uint64_
                      const MeasureWindow& window)
 {
     ++frames_acked;
+    if (progress != nullptr) {
+        progress->acked(std::chrono::duration_cast<std::chrono::microseconds>(now - sent));
+    }
     // By ack time: at steady state what the server completes inside the window is its throughput, even
     // when each frame takes longer than the warm-up (deep queues of large frames).
     if (now < window.start || now > window.end) {
@@ -39,6 +47,7 @@ void RunStats::merge(const RunStats& other)
     for (const auto& [kind, count] : other.errors) {
         errors[kind] += count;
     }
+    silent_streams.insert(silent_streams.end(), other.silent_streams.begin(), other.silent_streams.end());
     for (const auto& [kind, example] : other.error_examples) {
         error_examples.emplace(kind, example);
     }

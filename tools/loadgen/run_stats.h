@@ -10,6 +10,8 @@
 
 namespace ava::loadgen {
 
+class Progress;
+
 using Clock = std::chrono::steady_clock;
 
 // The part of the run that is measured: frames acknowledged between `start` and `end`.
@@ -27,6 +29,8 @@ struct RunStats {
     Clock::time_point last_measured_ack{}; // end of the measured span when the run ends before the window does
     std::map<std::string, std::uint64_t> errors;        // by kind
     std::map<std::string, std::string> error_examples;  // the first message of each kind
+    std::vector<std::string> silent_streams;  // merged result: streams (or connections) that got no ack
+    Progress* progress = nullptr;  // the run's live counters (one stream's stats only; not merged)
 
     void error(const std::string& kind, const std::string& detail);
     // Records one correctly acknowledged frame.

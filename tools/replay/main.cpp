@@ -15,6 +15,7 @@
 #include <rapidjson/writer.h>
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -239,6 +240,20 @@ int run(const Options& o)
               << (stream.transfer == Transfer::shared_memory ? "shared memory" : "embedded frames") << ", "
               << (fps > 0 ? std::to_string(fps).substr(0, 5) + " fps" : std::string("as fast as possible")) << ")\n";
     const auto begin = std::chrono::steady_clock::now();
+    // On a terminal, one status line rewritten in place (4 times a second); never in a pipe or a log file.
+    const bool show_progress = ::isatty(STDERR_FILENO) == 1;
+    auto next_progress = begin;
+    const auto progress = [&] {
+        uint64_t acked = 0;
+        {
+            const std::lock_guard lock(mutex);
+            acked = summary.acked;
+        }
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+        std::fprintf(stderr, "\r\033[Kava-replay: %.1f s, %llu sent, %llu acknowledged (%.1f fps)", elapsed,
+                     static_cast<unsigned long long>(summary.sent), static_cast<unsigned long long>(acked),
+                     elapsed > 0 ? static_cast<double>(acked) / elapsed : 0.0);
+    };
     uint64_t index = o.start;
     for (uint64_t n = 0; (o.frames == 0 || n < o.frames) && !signals.stop; ++n, ++index) {
         auto frame = source.next();
@@ -261,8 +276,16 @@ int run(const Options& o)
             break; // the host ended the stream: finish() says why
         }
         ++summary.sent;
+        if (show_progress && std::chrono::steady_clock::now() >= next_progress) {
+            progress();
+            next_progress += std::chrono::milliseconds(250);
+        }
     }
     const grpc::Status status = client.finish();
+    if (show_progress) {
+        progress();
+        std::fputc('\n', stderr);
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
 
     const std::lock_guard lock(mutex);
