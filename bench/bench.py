@@ -77,11 +77,11 @@ class Server:
                 self.proc.wait()
 
 
-def start_host(build, plugins_dir, tmp, name):
+def start_host(build, plugins_dir, tmp, name, extra=()):
     ready = os.path.join(tmp, name + ".ready")
     host = Server([os.path.join(build, "host", "ava-extension-host"), "--http-port", "0", "--grpc-port", "0",
                    "--bind", "127.0.0.1", "--plugins-dir", plugins_dir, "--log-level", "warn",
-                   "--ready-file", ready], ready_file=ready)
+                   "--ready-file", ready] + list(extra), ready_file=ready)
     return host
 
 
@@ -140,6 +140,8 @@ def main():
 
     if not args.only_soak:
         host = start_host(build, bench_plugins, tmp, "bench")
+        # The same host with the analyzers loaded into it (--isolation none): what isolation costs.
+        in_process = start_host(build, bench_plugins, tmp, "bench-in-process", ["--isolation", "none"])
         echo = Server([os.path.join(build, "bench", "grpc_echo_floor")])
         http_floor = Server([os.path.join(build, "bench", "http_floor")])
         try:
@@ -155,13 +157,17 @@ def main():
                     host_port = host.ports["grpc_port" if protocol == "grpc" else "http_port"]
                     host_run = loadgen(build, protocol, host_port, host.pid,
                                        common + analyzer_args(protocol, "null"), seconds, warmup)
-                    for label, run in (("floor", floor_run), ("host-null", host_run)):
+                    in_process_run = loadgen(build, protocol,
+                                             in_process.ports["grpc_port" if protocol == "grpc" else "http_port"],
+                                             in_process.pid, common + analyzer_args(protocol, "null"), seconds, warmup)
+                    for label, run in (("floor", floor_run), ("host-null", host_run),
+                                       ("host-null-in-process", in_process_run)):
                         run.update(case=case, server=label)
                         results["runs"].append(run)
                         if not run["ok"]:
                             failures.append(f"{case} x{n} {label}: {run['errors']} {run['error_examples']}")
-                    print(f"  {case:20} x{n:<3} floor {floor_run['fps']:9,.0f} fps   host {host_run['fps']:9,.0f} fps",
-                          flush=True)
+                    print(f"  {case:20} x{n:<3} floor {floor_run['fps']:9,.0f} fps   host {host_run['fps']:9,.0f} fps"
+                          f"   in-process {in_process_run['fps']:9,.0f} fps", flush=True)
                 # The colour-intensity analyzer at 8 streams: what a real (cheap) analyzer adds.
                 colour = loadgen(build, protocol, host.ports["grpc_port" if protocol == "grpc" else "http_port"],
                                  host.pid, case_args + ["--streams", "8"] + analyzer_args(protocol, "color_intensity"),
@@ -175,6 +181,8 @@ def main():
                 paced = CASES["grpc-shm-416"][1] + ["--streams", "8", "--fps", "30"]
                 for label, server, port, extra in (("floor", echo, echo.port, []),
                                                    ("host-null", host, host.ports["grpc_port"],
+                                                    analyzer_args("grpc", "null")),
+                                                   ("host-null-in-process", in_process, in_process.ports["grpc_port"],
                                                     analyzer_args("grpc", "null"))):
                     run = loadgen(build, "grpc", port, server.pid, paced + extra, max(seconds, 5), warmup)
                     run.update(case="grpc-shm-416-paced30", server=label)
@@ -182,9 +190,11 @@ def main():
             results["host_rss_after_load_bytes"] = rss_bytes(host.pid)
         finally:
             host.stop()
+            in_process.stop()
             echo.stop()
             http_floor.stop()
         report(results)
+        report_isolation(results)
 
     if args.soak > 0:
         results["soak"] = soak(build, bench_plugins, tmp, args.soak)
@@ -223,6 +233,20 @@ def find(results, case, server, streams):
         if run["case"] == case and run["server"] == server and run["streams"] == streams:
             return run
     return None
+
+
+def report_isolation(results):
+    """Isolated (the default) against in-process, both null analyzer, in the same run."""
+    print("\n| case | streams | in-process fps | isolated fps | isolated/in-process | in-process p50 us | isolated p50 us |")
+    print("|---|---|---|---|---|---|---|")
+    for run in results["runs"]:
+        if run["server"] != "host-null-in-process":
+            continue
+        isolated = find(results, run["case"], "host-null", run["streams"])
+        if isolated:
+            print(f"| {run['case']} | {run['streams']} | {run['fps']:,.0f} | {isolated['fps']:,.0f} | "
+                  f"{isolated['fps'] / run['fps']:.2f} | {run['latency_us']['p50']:,.0f} | "
+                  f"{isolated['latency_us']['p50']:,.0f} |")
 
 
 def report(results):

@@ -34,7 +34,7 @@ apt-get install -y -qq "$deb" "$dev" >/tmp/deb-test-install.log 2>&1 || { tail -
 # --- what was installed
 check "config.json is a conffile" bash -c "dpkg-query -W -f='\${Conffiles}' ava-extension-host | grep -q /etc/ava-extension-host/config.json"
 check "system user ava-extension-host exists" getent passwd ava-extension-host
-for f in /usr/bin/ava-extension-host /usr/lib/ava-extension-host/plugins/libfaces.so \
+for f in /usr/bin/ava-extension-host /usr/libexec/ava-extension-host/ava-analyzer-worker /usr/lib/ava-extension-host/plugins/libfaces.so \
          /usr/share/ava-extension-host/models/face_detection_back_256x256_barracuda.onnx \
          /lib/systemd/system/ava-extension-host.service /usr/share/doc/ava-extension-host/copyright \
          /usr/share/doc/ava-extension-host/changelog.Debian.gz /usr/include/ava-extension-host/ava_plugin.h \

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -33,9 +34,6 @@ constexpr bool sanitized = false;
 constexpr bool sanitized = false;
 #endif
 
-// Descriptors the worker finds at start (worker/main.cpp reads the same numbers).
-constexpr int worker_socket_fd = 3;
-constexpr int worker_arena_fd = 4;
 
 std::string signal_name(int signal)
 {
@@ -62,17 +60,30 @@ std::string describe_end(int status, const rusage& usage, std::size_t memory_byt
     return "its worker process ended";
 }
 
-[[noreturn]] void child(int socket, int arena, std::size_t memory_bytes, const std::vector<char*>& argv)
+// Descriptors the worker finds at start (worker/main.cpp reads the same numbers): the control socket,
+// the arena, then one socket per channel.
+constexpr int worker_control_fd = 3;
+constexpr int worker_arena_fd = 4;
+constexpr int worker_first_channel_fd = 5;
+
+[[noreturn]] void child(const std::vector<int>& fds, std::size_t memory_bytes, const std::vector<char*>& argv)
 {
     // Only async-signal-safe calls between fork and exec: the host is multithreaded.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL); // the worker never outlives the host
-    const int s = ::fcntl(socket, F_DUPFD, 10);
-    const int a = ::fcntl(arena, F_DUPFD, 10);
-    if (s < 0 || a < 0 || ::dup2(s, worker_socket_fd) < 0 || ::dup2(a, worker_arena_fd) < 0) {
-        ::_exit(126);
+    // Out of the way first (F_DUPFD above every target), then into place 3, 4, 5...; dup2 clears CLOEXEC.
+    constexpr int high = 1024;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (::fcntl(fds[i], F_DUPFD, high + static_cast<int>(i)) != high + static_cast<int>(i)) {
+            ::_exit(126);
+        }
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (::dup2(high + static_cast<int>(i), worker_control_fd + static_cast<int>(i)) < 0) {
+            ::_exit(126);
+        }
     }
     // Nothing else the host holds (listening sockets, client connections, files) reaches the plugin.
-    ::syscall(SYS_close_range, worker_arena_fd + 1, ~0U, 0);
+    ::syscall(SYS_close_range, worker_control_fd + static_cast<unsigned>(fds.size()), ~0U, 0);
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (memory_bytes != 0 && !sanitized) {
         const rlimit limit{memory_bytes, memory_bytes};
@@ -83,6 +94,15 @@ std::string describe_end(int status, const rusage& usage, std::size_t memory_byt
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
+}
+
+std::pair<runtime::UniqueFd, runtime::UniqueFd> socket_pair()
+{
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        throw std::system_error(errno, std::generic_category(), "socketpair for an analyzer worker");
+    }
+    return {runtime::UniqueFd(pair[0]), runtime::UniqueFd(pair[1])};
 }
 
 WorkerHello read_hello(const Message& message)
@@ -106,20 +126,27 @@ WorkerHello read_hello(const Message& message)
 
 std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options, std::uint64_t generation)
 {
+    static_assert(worker_arena_fd == worker_control_fd + 1 && worker_first_channel_fd == worker_arena_fd + 1);
     auto arena = std::make_unique<FrameArena>(options.arena_bytes);
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-        throw std::system_error(errno, std::generic_category(), "socketpair for an analyzer worker");
+    auto [control, worker_control] = socket_pair();
+    std::vector<runtime::UniqueFd> channels;
+    std::vector<runtime::UniqueFd> worker_channels;
+    for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
+        auto [host_end, worker_end] = socket_pair();
+        channels.push_back(std::move(host_end));
+        worker_channels.push_back(std::move(worker_end));
     }
-    runtime::UniqueFd host_end(pair[0]);
-    runtime::UniqueFd worker_end(pair[1]);
+    std::vector<int> child_fds = {worker_control.get(), arena->fd()};
+    for (const auto& fd : worker_channels) {
+        child_fds.push_back(fd.get());
+    }
     std::vector<std::string> args = {options.executable.string(),
                                      "--plugin",
                                      options.plugin.string(),
                                      "--shadow-dir",
                                      options.shadow_dir.string(),
-                                     "--threads",
-                                     std::to_string(options.threads),
+                                     "--channels",
+                                     std::to_string(channels.size()),
                                      "--arena-bytes",
                                      std::to_string(arena->size())};
     std::vector<char*> argv;
@@ -132,17 +159,14 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
         throw std::system_error(errno, std::generic_category(), "fork for an analyzer worker");
     }
     if (pid == 0) {
-        child(worker_end.get(), arena->fd(), options.memory_bytes, argv);
+        child(child_fds, options.memory_bytes, argv);
     }
-    worker_end.reset();
-    auto worker = std::make_unique<WorkerProcess>(options, generation, pid, std::move(host_end), std::move(arena));
-    // The hello is the reply to request 0, which nobody sent: the worker sends it after loading the plugin.
-    std::promise<Message> hello;
-    auto future = hello.get_future();
-    {
-        std::lock_guard lock(worker->mutex_);
-        worker->waiting_.emplace(0, std::move(hello));
-    }
+    worker_control.reset();
+    worker_channels.clear();
+    auto future = std::future<Message>();
+    auto worker = std::make_unique<WorkerProcess>(options, generation, pid, std::move(control), std::move(channels),
+                                                  std::move(arena));
+    future = worker->hello_reply_.get_future();
     if (future.wait_for(options.load_timeout) != std::future_status::ready) {
         worker->kill("loading the plugin took longer than its " + std::to_string(options.load_timeout.count()) +
                      " ms load deadline");
@@ -156,17 +180,24 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
 }
 
 WorkerProcess::WorkerProcess(const WorkerOptions& options, std::uint64_t generation, int pid,
-                             runtime::UniqueFd socket, std::unique_ptr<FrameArena> arena)
-    : options_(options), generation_(generation), pid_(pid), socket_(std::move(socket)), arena_(std::move(arena)),
-      reader_([this] { read_replies(); })
+                             runtime::UniqueFd control, std::vector<runtime::UniqueFd> channels,
+                             std::unique_ptr<FrameArena> arena)
+    : options_(options), generation_(generation), pid_(pid), control_(std::move(control)),
+      channels_(std::move(channels)), arena_(std::move(arena)), monitor_([this] { monitor(); })
 {
+    for (const auto& channel : channels_) {
+        free_channels_.push_back(channel.get());
+    }
 }
 
 WorkerProcess::~WorkerProcess()
 {
     // End of input asks the worker to exit; a plugin stuck in a call cannot hear it, so the kill follows.
     stopping_ = true;
-    ::shutdown(socket_.get(), SHUT_WR);
+    ::shutdown(control_.get(), SHUT_WR);
+    for (const auto& channel : channels_) {
+        ::shutdown(channel.get(), SHUT_WR);
+    }
     {
         std::unique_lock lock(mutex_);
         if (!ended_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return ended_; })) {
@@ -174,32 +205,85 @@ WorkerProcess::~WorkerProcess()
             kill("stopped by the host");
         }
     }
-    reader_.join();
+    monitor_.join();
+}
+
+int WorkerProcess::acquire_channel(std::chrono::steady_clock::time_point deadline, const std::string& on_timeout)
+{
+    std::unique_lock lock(mutex_);
+    // Never empty for long: the host makes no more calls at once than there are channels.
+    if (!channel_freed_.wait_until(lock, deadline, [this] { return ended_ || !free_channels_.empty(); })) {
+        lock.unlock();
+        kill(on_timeout);
+        lock.lock();
+        ended_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return ended_; });
+    }
+    if (ended_) {
+        throw WorkerFailure(end_reason_, !kill_reason_.empty());
+    }
+    const int channel = free_channels_.back();
+    free_channels_.pop_back();
+    return channel;
+}
+
+void WorkerProcess::release_channel(int channel)
+{
+    {
+        std::lock_guard lock(mutex_);
+        free_channels_.push_back(channel);
+    }
+    channel_freed_.notify_one();
+}
+
+void WorkerProcess::fail_after_end(const std::string& broken)
+{
+    std::unique_lock lock(mutex_);
+    if (!ended_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return ended_; })) {
+        // Alive, yet it broke a call: a worker that no longer follows the protocol is of no further use.
+        lock.unlock();
+        kill("its worker process broke the protocol: " + broken);
+        lock.lock();
+        ended_cv_.wait(lock, [this] { return ended_; });
+    }
+    throw WorkerFailure(end_reason_, !kill_reason_.empty());
 }
 
 Message WorkerProcess::call(MessageKind kind, const std::string& payload, std::chrono::milliseconds timeout,
                             const std::string& on_timeout, int fd)
 {
-    std::future<Message> reply;
-    std::uint64_t id;
-    {
-        std::lock_guard lock(mutex_);
-        if (ended_) {
-            throw WorkerFailure(end_reason_, false);
-        }
-        id = next_id_++;
-        reply = waiting_[id].get_future();
-    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const int channel = acquire_channel(deadline, on_timeout);
+    // On any failure the channel is not given back: the worker is dead or about to be.
+    std::string broken;
+    Message reply;
     try {
-        std::lock_guard lock(write_mutex_);
-        send_message(socket_.get(), MessageHeader{id, kind, 0}, payload, fd);
-    } catch (const WireError&) {
-        // The worker is gone or going: its reader fails this call with the reason.
+        send_message(channel, MessageHeader{0, kind, 0}, payload, fd);
+        for (;;) {
+            pollfd ready{channel, POLLIN, 0};
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const int n = ::poll(&ready, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0)));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n == 0) {
+                kill(on_timeout);
+                fail_after_end("deadline");
+            }
+            break;
+        }
+        if (!receive_message(channel, reply)) {
+            broken = "it closed a call's channel";
+        } else if (reply.header.kind != kind) {
+            broken = "it answered a different request";
+        }
+    } catch (const WireError& e) {
+        broken = e.what();
     }
-    if (reply.wait_for(timeout) != std::future_status::ready) {
-        kill(on_timeout);
+    if (!broken.empty()) {
+        fail_after_end(broken);
     }
-    return reply.get();
+    release_channel(channel);
+    return reply;
 }
 
 bool WorkerProcess::alive() const
@@ -234,30 +318,21 @@ void WorkerProcess::kill(const std::string& reason)
     ::kill(pid_, SIGKILL); // the pid is ours until the reader thread reaps it, which needs ended_
 }
 
-void WorkerProcess::read_replies()
+void WorkerProcess::monitor()
 {
     std::string failure;
     try {
         Message message;
-        while (receive_message(socket_.get(), message)) {
-            std::promise<Message> waiting;
-            {
-                std::lock_guard lock(mutex_);
-                const auto it = waiting_.find(message.header.request_id);
-                if (it == waiting_.end()) {
-                    continue; // a reply nobody waits for: the caller gave up
-                }
-                waiting = std::move(it->second);
-                waiting_.erase(it);
+        // The hello, then nothing until the worker ends (the socket closes when it dies).
+        if (receive_message(control_.get(), message)) {
+            hello_reply_.set_value(std::move(message));
+            while (receive_message(control_.get(), message)) {
             }
-            waiting.set_value(std::move(message));
-            message = Message{};
         }
     } catch (const WireError& e) {
         failure = e.what();
     }
-    // The socket ended: the worker exited, crashed or was killed. Make sure it is gone, then reap it.
-    ::kill(pid_, SIGKILL);
+    ::kill(pid_, SIGKILL); // make sure it is gone, then reap it
     int status = 0;
     rusage usage{};
     while (::wait4(pid_, &status, 0, &usage) < 0 && errno == EINTR) {
@@ -275,7 +350,6 @@ void WorkerProcess::read_replies()
 
 void WorkerProcess::ended(const std::string& reason, bool asked)
 {
-    std::map<std::uint64_t, std::promise<Message>> waiting;
     bool deadline;
     std::filesystem::path shadow_copy;
     {
@@ -285,11 +359,13 @@ void WorkerProcess::ended(const std::string& reason, bool asked)
         ended_ = true;
         end_reason_ = reason;
         end_time_ = std::chrono::steady_clock::now();
-        waiting.swap(waiting_);
     }
     ended_cv_.notify_all();
-    for (auto& [id, promise] : waiting) {
-        promise.set_exception(std::make_exception_ptr(WorkerFailure(reason, deadline)));
+    channel_freed_.notify_all();
+    try {
+        hello_reply_.set_exception(std::make_exception_ptr(WorkerFailure(reason, deadline))); // if still waited for
+    } catch (const std::future_error&) {
+        // the hello came: nothing waits on it
     }
     // The worker's private copy of the plugin (it cannot remove it itself when it is killed).
     std::error_code ignored;

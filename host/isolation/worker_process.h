@@ -1,12 +1,14 @@
 #pragma once
 // WorkerProcess: one running analyzer worker (ava-analyzer-worker) seen from the host: the child process,
-// the socket to it, the frame arena it maps, and the calls waiting for its replies. Every call has a
-// deadline; a call that misses it gets the worker killed (SIGKILL), because a plugin stuck in a call
-// cannot be interrupted any other way. When the worker dies, for whatever reason, every waiting call fails
-// at once with the cause (signal, exit code, memory limit, deadline).
+// its sockets, the frame arena it maps, and the cause when it ends. Every call has a deadline; a call that
+// misses it gets the worker killed (SIGKILL), because a plugin stuck in a call cannot be interrupted any
+// other way. When the worker dies, for whatever reason, every call in it fails at once with the cause
+// (signal, exit code, memory limit, deadline).
 //
-// One reader thread per worker takes replies off the socket and hands each to its caller; callers write
-// their requests themselves, one at a time.
+// Calls travel on channels: one Unix socket pair per call the worker runs at once, each served by its own
+// thread in the worker. A caller takes a free channel, writes its request and reads the reply itself, so a
+// frame costs one round trip and no hand-off between threads on either side. A control socket carries the
+// worker's hello; a monitor thread waits on it for the worker's end and reaps it.
 
 #include "frame_arena.h"
 #include "wire.h"
@@ -26,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ava::isolation {
 
@@ -75,7 +78,7 @@ public:
     ~WorkerProcess(); // asks the worker to exit, kills it if it does not within a second
 
     // Sends one request and waits for its reply, at most `timeout`. On timeout the worker is killed and
-    // `on_timeout` becomes the reason. Throws WorkerFailure, WireError.
+    // `on_timeout` becomes the reason. Throws WorkerFailure.
     Message call(MessageKind kind, const std::string& payload, std::chrono::milliseconds timeout,
                  const std::string& on_timeout, int fd = -1);
 
@@ -90,32 +93,37 @@ public:
     // Kills the worker (SIGKILL); `reason` is what waiting calls and the log are told.
     void kill(const std::string& reason);
 
-    WorkerProcess(const WorkerOptions& options, std::uint64_t generation, int pid, runtime::UniqueFd socket,
-                  std::unique_ptr<FrameArena> arena);
+    WorkerProcess(const WorkerOptions& options, std::uint64_t generation, int pid, runtime::UniqueFd control,
+                  std::vector<runtime::UniqueFd> channels, std::unique_ptr<FrameArena> arena);
 
 private:
-    void read_replies();
+    void monitor();
     void ended(const std::string& reason, bool asked);
+    int acquire_channel(std::chrono::steady_clock::time_point deadline, const std::string& on_timeout);
+    void release_channel(int channel);
+    // The worker broke a call (closed its channel, sent garbage): the cause once it has been reaped.
+    [[noreturn]] void fail_after_end(const std::string& broken);
 
     WorkerOptions options_;
     std::uint64_t generation_;
     int pid_;
-    runtime::UniqueFd socket_;
+    runtime::UniqueFd control_;
+    std::vector<runtime::UniqueFd> channels_;
     std::unique_ptr<FrameArena> arena_;
     WorkerHello hello_;
+    std::promise<Message> hello_reply_;
 
-    std::mutex write_mutex_;
     mutable std::mutex mutex_; // guards what follows
     std::condition_variable ended_cv_;
-    std::map<std::uint64_t, std::promise<Message>> waiting_;
-    std::uint64_t next_id_ = 1;
+    std::condition_variable channel_freed_;
+    std::vector<int> free_channels_;
     std::string kill_reason_; // set by kill(): replaces "killed by signal 9"
     std::filesystem::path shadow_copy_; // the worker's private copy of the plugin, removed when it ends
     std::string end_reason_;
     std::chrono::steady_clock::time_point end_time_;
     bool ended_ = false;
     std::atomic<bool> stopping_{false}; // the host asked it to exit
-    std::thread reader_; // last: started once everything it uses exists
+    std::thread monitor_; // last: started once everything it uses exists
 };
 
 } // namespace ava::isolation

@@ -1,17 +1,15 @@
 // ava-analyzer-worker: runs one analyzer plugin on behalf of ava-extension-host (docs/isolation.md).
-// Started by the host with its socket on descriptor 3 and the frame arena (a memfd, mapped read-only here)
-// on descriptor 4. It loads the plugin with the host's own loader, says hello, then runs each request on
-// a small thread pool and answers on the socket. It exits when the host closes the socket (and dies with
-// the host: PR_SET_PDEATHSIG), so it holds no state anyone else needs.
+// Started by the host with its control socket on descriptor 3, the frame arena (a memfd, mapped read-only
+// here) on 4 and one socket per channel from 5 on. It loads the plugin with the host's own loader, says
+// hello on the control socket, then serves each channel on a thread of its own: read a request, call the
+// plugin, answer. It exits when the host closes the control socket (and dies with the host:
+// PR_SET_PDEATHSIG), so it holds no state anyone else needs.
 
 #include "frames/sigbus_guard.h"
 #include "isolation/result_log.h"
 #include "isolation/wire.h"
 #include "loading/plugin_library.h"
 #include "inferences/inference_collector.h"
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -25,14 +23,17 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace {
 
 using namespace ava::isolation;
 using ava::loading::PluginLibrary;
 
-constexpr int socket_fd = 3;
+constexpr int control_fd = 3;
 constexpr int arena_fd = 4;
+constexpr int first_channel_fd = 5;
 
 // A read-only mapping, unmapped on destruction. A sender's file is guarded like the host guards it
 // (frames/sigbus_guard.h): if the sender shrinks it, reads see zeros and broken() says so.
@@ -84,22 +85,28 @@ std::string message_of(const ava_error& error, const char* fallback)
 
 class Worker {
 public:
-    Worker(std::shared_ptr<PluginLibrary> library, unsigned threads, std::size_t arena_bytes)
-        : library_(std::move(library)), d_(library_->descriptor()), arena_(arena_fd, arena_bytes, false), pool_(threads)
+    Worker(std::shared_ptr<PluginLibrary> library, std::size_t arena_bytes)
+        : library_(std::move(library)), d_(library_->descriptor()), arena_(arena_fd, arena_bytes, false)
     {
     }
 
-    void serve()
+    // One channel: one call at a time, answered on the same socket. Returns when the host closes it.
+    void serve(int channel)
     {
-        Message request;
-        while (receive_message(socket_fd, request)) {
-            boost::asio::post(pool_, [this, r = std::make_shared<Message>(std::move(request))] { handle(*r); });
-            request = Message{};
+        try {
+            Message request;
+            while (receive_message(channel, request)) {
+                const auto reply = handle(request);
+                send_message(channel, MessageHeader{0, request.header.kind, 0}, reply.bytes());
+                request = Message{};
+            }
+        } catch (const WireError& e) {
+            spdlog::error("analyzer worker channel {}: {}", channel, e.what());
         }
     }
 
 private:
-    void handle(Message& request)
+    Writer handle(Message& request)
     {
         Writer out;
         try {
@@ -115,8 +122,7 @@ private:
         } catch (const std::exception& e) {
             out = failure(e.what());
         }
-        std::lock_guard lock(write_mutex_);
-        send_message(socket_fd, MessageHeader{request.header.request_id, request.header.kind, 0}, out.bytes());
+        return out;
     }
 
     static Writer failure(std::string_view why)
@@ -289,9 +295,7 @@ private:
     std::uint64_t next_id_ = 1;
     std::map<std::uint64_t, void*> instances_;
     std::map<std::uint64_t, Session> sessions_;
-    std::mutex write_mutex_;
     std::deque<std::unique_ptr<RecordingSink>> retired_;
-    boost::asio::thread_pool pool_; // last: its threads stop before what they use goes
 };
 
 void send_hello(const PluginLibrary* library, const std::string& refusal)
@@ -310,7 +314,7 @@ void send_hello(const PluginLibrary* library, const std::string& refusal)
             .put(d.abi_minor)
             .put(static_cast<std::int32_t>(d.concurrency));
     }
-    send_message(socket_fd, MessageHeader{0, MessageKind::hello, 0}, w.bytes());
+    send_message(control_fd, MessageHeader{0, MessageKind::hello, 0}, w.bytes());
 }
 
 } // namespace
@@ -330,15 +334,23 @@ int main(int argc, char** argv)
         return 0;
     }
     try {
-        Worker worker(library, static_cast<unsigned>(std::stoul(args["--threads"])),
-                      static_cast<std::size_t>(std::stoull(args["--arena-bytes"])));
+        Worker worker(library, static_cast<std::size_t>(std::stoull(args["--arena-bytes"])));
+        std::vector<std::jthread> channels;
+        const int count = std::stoi(args["--channels"]);
+        for (int i = 0; i < count; ++i) {
+            channels.emplace_back([&worker, i] { worker.serve(first_channel_fd + i); });
+        }
         send_hello(library.get(), "");
-        worker.serve();
+        Message ignored;
+        while (receive_message(control_fd, ignored)) {
+        }
+        std::fflush(nullptr);
+        ::_exit(0);
     } catch (const std::exception& e) {
         spdlog::error("analyzer worker for {}: {}", args["--plugin"], e.what());
     }
-    // The host hung up. Leave without running the plugin's destructors: a plugin stuck in a call must not
-    // keep the process alive, and nothing here outlives the process.
+    // Still inside the scope of the channel threads, never joined: the host hung up (or went away), so
+    // leave at once, without the plugin's destructors, even with a channel stuck in a plugin call.
     std::fflush(nullptr);
     ::_exit(0);
 }
