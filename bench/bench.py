@@ -139,7 +139,7 @@ def main():
           f"{results['idle_rss_bytes'] / 1048576:.1f} MiB (target < 64 MiB)")
 
     if not args.only_soak:
-        host = start_host(build, bench_plugins, tmp, "bench")
+        host = start_host(build, bench_plugins, tmp, "bench", os.environ.get("AVA_BENCH_HOST_ARGS", "").split())
         # The same host with the analyzers loaded into it (--isolation none): what isolation costs.
         in_process = start_host(build, bench_plugins, tmp, "bench-in-process", ["--isolation", "none"])
         echo = Server([os.path.join(build, "bench", "grpc_echo_floor")])

@@ -85,12 +85,16 @@ void send_message(int socket, const MessageHeader& header, std::string_view payl
 
 bool receive_message(int socket, Message& message)
 {
+    // One call reads the header and, usually, the whole payload: requests and replies are small, and on a
+    // channel the peer sends nothing more until it is answered, so no byte of a next message can come along.
+    constexpr std::size_t first_read = 16 << 10;
     MessageHeader header{};
-    iovec part{&header, sizeof header};
+    message.payload.resize(first_read);
+    iovec parts[2] = {{&header, sizeof header}, {message.payload.data(), first_read}};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr m{};
-    m.msg_iov = &part;
-    m.msg_iovlen = 1;
+    m.msg_iov = parts;
+    m.msg_iovlen = 2;
     m.msg_control = control;
     m.msg_controllen = sizeof control;
     ssize_t n;
@@ -114,16 +118,23 @@ bool receive_message(int socket, Message& message)
     if ((m.msg_flags & MSG_CTRUNC) != 0) {
         throw WireError("descriptor truncated in transit");
     }
-    if (static_cast<std::size_t>(n) < sizeof header) {
-        read_exactly(socket, reinterpret_cast<char*>(&header) + n, sizeof header - static_cast<std::size_t>(n));
+    auto got = static_cast<std::size_t>(n);
+    std::size_t payload_got = 0;
+    if (got < sizeof header) {
+        read_exactly(socket, reinterpret_cast<char*>(&header) + got, sizeof header - got);
+    } else {
+        payload_got = got - sizeof header;
     }
     if (header.payload_bytes > max_payload_bytes) {
         throw WireError("message announces " + std::to_string(header.payload_bytes) +
                         " bytes, over the protocol's limit");
     }
+    if (payload_got > header.payload_bytes) {
+        throw WireError("bytes after the end of a message");
+    }
     message.header = header;
     message.payload.resize(header.payload_bytes);
-    read_exactly(socket, message.payload.data(), message.payload.size());
+    read_exactly(socket, message.payload.data() + payload_got, message.payload.size() - payload_got);
     return true;
 }
 
