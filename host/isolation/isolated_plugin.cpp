@@ -346,9 +346,18 @@ void IsolatedPlugin::note_end(const WorkerProcess& ended)
 
 std::shared_ptr<WorkerProcess> IsolatedPlugin::worker()
 {
-    std::lock_guard lock(mutex_);
+    {
+        std::lock_guard lock(mutex_);
+        if (current_ && current_->alive()) {
+            return current_;
+        }
+    }
+    // One start at a time, and without mutex_: loading may take up to the load deadline, and /analyzers,
+    // readiness and clean-up calls must not wait for it.
+    std::lock_guard starting(start_mutex_);
+    std::unique_lock lock(mutex_);
     if (current_ && current_->alive()) {
-        return current_;
+        return current_; // another caller started it meanwhile
     }
     if (current_) {
         note_end(*current_);
@@ -365,21 +374,26 @@ std::shared_ptr<WorkerProcess> IsolatedPlugin::worker()
             "analyzer '" + name() + "' is restarting (" + last_failure_ + "); retry in " +
             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(next_start_ - now).count()) + " ms");
     }
+    const auto generation = ++generation_;
+    lock.unlock();
     try {
-        ++generation_;
-        auto next = std::shared_ptr<WorkerProcess>(WorkerProcess::start(options_, generation_));
+        auto next = std::shared_ptr<WorkerProcess>(WorkerProcess::start(options_, generation));
+        lock.lock();
         ++restarts_;
-        spdlog::info("analyzer '{}': worker process {} started (pid {}, restart {})", name(), generation_, next->pid(),
+        spdlog::info("analyzer '{}': worker process {} started (pid {}, restart {})", name(), generation, next->pid(),
                      restarts_);
         current_ = std::move(next);
         current_end_noted_ = false;
         return current_;
     } catch (const std::exception& e) {
+        if (!lock.owns_lock()) {
+            lock.lock();
+        }
         // Counted like a crash: a plugin that no longer loads must not be retried in a tight loop.
         last_failure_ = std::string("restarting its worker failed: ") + e.what();
         crashes_.push_back(now);
         failed_ = crashes_.size() >= max_crashes;
-        next_start_ = now + std::chrono::seconds(1);
+        next_start_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         throw loading::AnalyzerUnavailable("analyzer '" + name() + "': " + last_failure_);
     }
 }

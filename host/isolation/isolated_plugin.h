@@ -53,7 +53,8 @@ private:
 
     WorkerOptions options_;
     std::chrono::milliseconds analysis_timeout_;
-    mutable std::mutex mutex_;
+    std::mutex start_mutex_;   // held while a worker starts (serialises starts only)
+    mutable std::mutex mutex_; // guards what follows
     std::shared_ptr<WorkerProcess> current_;
     bool current_end_noted_ = false;
     std::uint64_t generation_ = 1;
