@@ -2,6 +2,7 @@
 
 #include "frames/frame_decoder.h"
 #include "inferences/json_writer.h"
+#include "runtime/iso_time.h"
 #include "security/client_text.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -211,16 +212,6 @@ std::string_view code_of(beast_http::status status)
     }
 }
 
-std::string iso_time(std::chrono::system_clock::time_point t)
-{
-    const auto seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return text;
-}
-
 void write_strings(JsonWriter& w, const std::vector<std::string>& strings)
 {
     w.StartArray();
@@ -412,11 +403,17 @@ Response RequestHandler::analyze(const Request& request) const
         Counted& operator=(const Counted&) = delete;
         live::Telemetry* telemetry;
         const metrics::FrameSeries* series = nullptr;
-        std::optional<metrics::Outcome> outcome; // none: not a frame (an empty POST ending a stream)
+        void set(metrics::Outcome o) noexcept
+        {
+            outcome = o;
+            is_frame = true;
+        }
+        metrics::Outcome outcome = metrics::Outcome::client_error;
+        bool is_frame = false; // an empty POST ending a stream is not a frame
         std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
         ~Counted()
         {
-            if (telemetry == nullptr || !outcome) {
+            if (telemetry == nullptr || !is_frame) {
                 return;
             }
             if (series == nullptr) {
@@ -424,7 +421,7 @@ Response RequestHandler::analyze(const Request& request) const
             } else {
                 series->receive_to_answer_seconds->Observe(metrics::seconds_since(started));
             }
-            series->count(*outcome);
+            series->count(outcome);
         }
     } counted(telemetry_);
     try {
@@ -435,7 +432,7 @@ Response RequestHandler::analyze(const Request& request) const
             spdlog::debug("HTTP stream '{}' ended by the client ({} session(s))", security::client_text(*identity), ended);
             return make_response(request, beast_http::status::no_content);
         }
-        counted.outcome = metrics::Outcome::client_error; // until it is answered otherwise
+        counted.set(metrics::Outcome::client_error); // until it is answered otherwise
         const auto route = router_.resolve_http(path, query, pipeline);
         std::shared_ptr<live::LiveStream> live;
         if (telemetry_ != nullptr) {
@@ -456,7 +453,7 @@ Response RequestHandler::analyze(const Request& request) const
         info.route = route.route;
         info.parameters_json = route.parameters_json;
         inferences::InferenceList inferences;
-        counted.outcome = metrics::Outcome::analyzer_error;
+        counted.set(metrics::Outcome::analyzer_error);
         if (identity) {
             const auto lease = streams_.acquire(*identity, route, info);
             inferences = lease.session().process(frame);
@@ -466,7 +463,7 @@ Response RequestHandler::analyze(const Request& request) const
         if (counted.series != nullptr) {
             counted.series->analysis_seconds->Observe(metrics::seconds_since(step_started));
         }
-        counted.outcome = inferences.empty() ? metrics::Outcome::none : metrics::Outcome::inferences;
+        counted.set(inferences.empty() ? metrics::Outcome::none : metrics::Outcome::inferences);
         in_flight.succeeded();
         if (live) {
             live->show(frame, inferences);
@@ -477,29 +474,29 @@ Response RequestHandler::analyze(const Request& request) const
         }
         return json_response(request, beast_http::status::ok, inferences::to_json(inferences));
     } catch (const routing::RouteError& e) {
-        counted.outcome = metrics::Outcome::client_error;
+        counted.set(metrics::Outcome::client_error);
         return error(request,
                      e.kind() == routing::RouteError::Kind::not_found ? beast_http::status::not_found
                                                                       : beast_http::status::bad_request,
                      e.what());
     } catch (const frames::FrameError& e) {
-        counted.outcome = metrics::Outcome::client_error;
+        counted.set(metrics::Outcome::client_error);
         return error(request, beast_http::status::bad_request, e.what());
     } catch (const StreamSessionsFull& e) {
-        counted.outcome = metrics::Outcome::refused;
+        counted.set(metrics::Outcome::refused);
         return error(request, beast_http::status::service_unavailable, e.what());
     } catch (const frames::FrameBudgetExceeded& e) {
-        counted.outcome = metrics::Outcome::refused;
+        counted.set(metrics::Outcome::refused);
         return error(request, beast_http::status::service_unavailable, e.what()); // Retry-After: the server adds it
     } catch (const loading::AnalyzerUnavailable& e) {
-        counted.outcome = metrics::Outcome::refused;
+        counted.set(metrics::Outcome::refused);
         return error(request, beast_http::status::service_unavailable, e.what());
     } catch (const loading::AnalyzerError& e) {
         if (e.is_callers_fault()) {
-            counted.outcome = metrics::Outcome::client_error;
+            counted.set(metrics::Outcome::client_error);
             return error(request, beast_http::status::bad_request, e.what());
         }
-        counted.outcome = metrics::Outcome::analyzer_error;
+        counted.set(metrics::Outcome::analyzer_error);
         spdlog::error("POST {}: analyzer failed: {}", security::client_text(path), e.what());
         return error(request, beast_http::status::internal_server_error, e.what());
     } catch (const std::exception& e) {
@@ -575,7 +572,7 @@ Response RequestHandler::listing(const Request& request) const
         w.Key("loadedFrom");
         w.String(analyzer.loaded_from.c_str());
         w.Key("loadedAt");
-        w.String(iso_time(analyzer.loaded_at).c_str());
+        w.String(runtime::iso_time(analyzer.loaded_at).c_str());
         w.Key("state");
         w.String(analyzer.draining ? "draining" : "active");
         w.Key("isolation");

@@ -3,22 +3,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <ctime>
+#include "runtime/iso_time.h"
 
 namespace ava::live {
-namespace {
 
-std::string iso_time(std::chrono::system_clock::time_point t)
-{
-    const auto seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return text;
-}
-
-} // namespace
+using runtime::iso_time;
 
 std::string streams_json(LiveStreams& streams, const metrics::Metrics& metrics)
 {

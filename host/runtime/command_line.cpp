@@ -118,6 +118,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
         ("plugins-dir", po::value<std::vector<std::string>>(), "folder of analyzer plugins (*.so); repeat for several, earlier ones win a name (default: " AVA_DEFAULT_PLUGINS_DIR "; in a build tree: <build>/plugins-out)")
         ("health-check", po::value<std::string>(), "GET this URL (e.g. http://127.0.0.1:8080/healthz) and exit 0 on 200, 1 otherwise (container HEALTHCHECK)")
         ("log-level", po::value<std::string>(), "trace, debug, info, warn, error, critical, off (default info)")
+        ("no-metrics", "count nothing per frame: no /metrics, /streams or live view (to measure what they cost)")
         ("log-format", po::value<std::string>(), "text or json (one JSON object a line: time, level, thread, message; default text)")
         ("workers", po::value<unsigned>(), "frame worker threads (default: one per core)")
         ("max-body-bytes", po::value<std::size_t>(), "largest HTTP body accepted (default 33554432)")
@@ -198,6 +199,7 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments)
     }
     if (vm.count("log-level") != 0U) o.log_level = vm["log-level"].as<std::string>();
     if (vm.count("log-format") != 0U) o.log_format = vm["log-format"].as<std::string>();
+    if (vm.count("no-metrics") != 0U) o.metrics_enabled = false;
     if (vm.count("workers") != 0U) o.worker_threads = vm["workers"].as<unsigned>();
     if (vm.count("max-body-bytes") != 0U) o.max_body_bytes = vm["max-body-bytes"].as<std::size_t>();
     if (vm.count("max-concurrent-frames") != 0U) o.max_concurrent_frames = vm["max-concurrent-frames"].as<std::size_t>();

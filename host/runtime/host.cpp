@@ -123,7 +123,8 @@ void Host::serve()
     if (options_.http_enabled) {
         http_handler_ = std::make_unique<http::RequestHandler>(
             router_, *reloader_, options_.credentials, workers_.memory(),
-            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams}, readiness_, &telemetry_);
+            http::StreamSessions::Limits{options_.http_stream_idle, options_.max_http_streams}, readiness_,
+            options_.metrics_enabled ? &telemetry_ : nullptr);
         http_server_ = std::make_unique<http::HttpServer>(io_, options_, *http_handler_, workers_);
         http_port = http_server_->start();
         readiness_.http_bound = true;
@@ -131,7 +132,8 @@ void Host::serve()
                      options_.http_tls.enabled() ? " (TLS)" : "");
     }
     if (options_.grpc_enabled) {
-        grpc_server_ = std::make_unique<grpc_frontend::GrpcServer>(options_, router_, workers_, &telemetry_);
+        grpc_server_ = std::make_unique<grpc_frontend::GrpcServer>(options_, router_, workers_,
+                                                                    options_.metrics_enabled ? &telemetry_ : nullptr);
         grpc_port = grpc_server_->start();
         readiness_.grpc_bound = true;
         spdlog::info("gRPC extension endpoint listening on {}:{}{}", options_.bind_address, grpc_port,

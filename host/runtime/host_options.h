@@ -33,6 +33,7 @@ struct HostOptions {
     std::optional<std::filesystem::path> config_file;
     std::string log_level = "info";
     std::string log_format = "text"; // or "json": one object a line (runtime/log_format.h)
+    bool metrics_enabled = true;     // false (--no-metrics): frames are not counted, no /metrics or live view
 
     unsigned io_threads = 1;     // Asio threads doing HTTP socket I/O (parsing is cheap; analysis is not)
     unsigned worker_threads = 0; // frame decode + analysis; 0 = one per core
