@@ -23,13 +23,16 @@ struct Reply {
 // Every reply to create/open_stream/process starts with the plugin's status and message.
 Reply status_of(Reader& r)
 {
+    // Checked before it becomes an ava_status: a plugin may return any number.
+    const auto status = r.get<std::uint32_t>();
     Reply reply;
-    reply.status = static_cast<ava_status>(r.get<std::uint32_t>());
     reply.message = r.get_string();
-    if (reply.status < AVA_STATUS_OK || reply.status > AVA_STATUS_OUT_OF_MEMORY) {
-        reply.message = "returned an unknown status " + std::to_string(static_cast<int>(reply.status)) +
+    if (status > AVA_STATUS_OUT_OF_MEMORY) {
+        reply.message = "returned an unknown status " + std::to_string(static_cast<std::int32_t>(status)) +
                         (reply.message.empty() ? "" : ": " + reply.message);
         reply.status = AVA_STATUS_INTERNAL;
+    } else {
+        reply.status = static_cast<ava_status>(status);
     }
     return reply;
 }

@@ -87,6 +87,23 @@ void Host::add_metric_samplers()
     metrics_.add_sampler("ava_config_refusals_total", "Configuration files refused on reload", Kind::counter, [this] {
         return reloader_ ? static_cast<double>(reloader_->counters().config_refusals) : 0.0;
     });
+    // Isolation (docs/isolation.md): summed over the plugin versions loaded now, so a gauge.
+    metrics_.add_sampler("ava_plugin_worker_restarts", "Analyzer worker processes restarted (loaded versions)",
+                         Kind::gauge, [this] {
+                             double restarts = 0;
+                             for (const auto& analyzer : plugins_.analyzers()) {
+                                 restarts += static_cast<double>(analyzer.health.restarts);
+                             }
+                             return restarts;
+                         });
+    metrics_.add_sampler("ava_analyzers_failed", "Analyzers marked failed after repeated worker failures",
+                         Kind::gauge, [this] {
+                             double failed = 0;
+                             for (const auto& analyzer : plugins_.analyzers()) {
+                                 failed += analyzer.health.state == loading::PluginHealth::State::failed ? 1 : 0;
+                             }
+                             return failed;
+                         });
 }
 
 Host::~Host()

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,7 +87,8 @@ static ava_status fault_process(void* session, const ava_frame* frame, const ava
     (void)error;
     switch (*(fault_kind*)session) {
     case FAULT_SEGV: {
-        volatile int* nowhere = NULL;
+        /* An unmapped page, not NULL: a real invalid access that UBSan's null check leaves to the CPU. */
+        volatile int* nowhere = (volatile int*)(uintptr_t)4096;
         *nowhere = 1;
         break;
     }

@@ -10,6 +10,7 @@
 #include <rapidjson/document.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -97,7 +98,16 @@ std::optional<WorkerView> worker_of(std::uint16_t port, const std::string& name)
 
 class Isolation : public ::testing::Test {
 protected:
-    void SetUp() override { start({}); }
+    void SetUp() override
+    {
+        if (running_under_address_sanitizer()) {
+            // The workers inherit the host's environment: let a plugin's SIGSEGV be the signal it is,
+            // rather than AddressSanitizer's report and exit code, so the host sees what users would see.
+            const char* options = std::getenv("ASAN_OPTIONS");
+            ::setenv("ASAN_OPTIONS", (std::string(options != nullptr ? options : "") + ":handle_segv=0").c_str(), 1);
+        }
+        start({});
+    }
 
     void start(std::vector<std::string> extra)
     {
@@ -283,6 +293,9 @@ TEST_F(Isolation, RepeatedCrashesMarkTheAnalyzerFailedUntilAReload)
     const auto ready = http_request(port(), "GET", "/readyz");
     EXPECT_EQ(ready.status, 503);
     EXPECT_NE(ready.body.find("analyzer 'fault' is marked failed"), std::string::npos) << ready.body;
+    const auto metrics = http_request(port(), "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("ava_analyzers_failed 1"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("ava_plugin_worker_restarts "), std::string::npos) << metrics;
     EXPECT_EQ(http_request(port(), "POST", "/admin/reload").status, 200);
     EXPECT_TRUE(eventually([&] { return fault("none").status == 200; }, 5s));
     EXPECT_EQ(http_request(port(), "GET", "/readyz").status, 200);

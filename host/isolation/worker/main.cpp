@@ -137,9 +137,9 @@ private:
         const std::string config(in.get_string());
         ava_error error{};
         void* instance = nullptr;
-        const auto status = d_.create(config.c_str(), &instance, &error);
+        const int status = d_.create(config.c_str(), &instance, &error);
         const bool ok = status == AVA_STATUS_OK && instance != nullptr;
-        out.put(static_cast<std::uint32_t>(ok ? AVA_STATUS_OK : status == AVA_STATUS_OK ? AVA_STATUS_INTERNAL : status))
+        out.put(static_cast<std::uint32_t>(ok ? int{AVA_STATUS_OK} : status == AVA_STATUS_OK ? int{AVA_STATUS_INTERNAL} : status))
             .put_string(ok ? "" : message_of(error, "no instance returned"));
         std::lock_guard lock(mutex_);
         const auto id = next_id_++;
@@ -190,9 +190,9 @@ private:
         }
         ava_error error{};
         void* handle = nullptr;
-        const auto status = d_.open_stream(instance, &info, &handle, &error);
+        const int status = d_.open_stream(instance, &info, &handle, &error);
         const bool ok = status == AVA_STATUS_OK && handle != nullptr;
-        out.put(static_cast<std::uint32_t>(ok ? AVA_STATUS_OK : status == AVA_STATUS_OK ? AVA_STATUS_INTERNAL : status))
+        out.put(static_cast<std::uint32_t>(ok ? int{AVA_STATUS_OK} : status == AVA_STATUS_OK ? int{AVA_STATUS_INTERNAL} : status))
             .put_string(ok ? "" : message_of(error, "open_stream returned no session"));
         std::lock_guard lock(mutex_);
         const auto id = next_id_++;
@@ -260,7 +260,8 @@ private:
         frame.data = base + offset;
         auto sink = std::make_unique<RecordingSink>(library_->name());
         ava_error error{};
-        const auto status = d_.process(handle, &frame, &sink->sink(), &error);
+        // Held as int: a plugin may return any number, and a non-enumerator in an ava_status is undefined.
+        const int status = d_.process(handle, &frame, &sink->sink(), &error);
         const auto log = sink->close();
         out.put(static_cast<std::uint32_t>(status))
             .put_string(status == AVA_STATUS_OK ? "" : message_of(error, "process failed"))
