@@ -1,5 +1,6 @@
 #include "result_log.h"
 
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -52,7 +53,7 @@ public:
 
 private:
     Reader& r_;
-    std::vector<std::string> held_;
+    std::deque<std::string> held_; // not a vector: growing one moves short strings, leaving c_str()s dangling
 };
 
 // Counts in a log are bounded by its size (every element takes at least one byte), so a lying count fails
