@@ -136,18 +136,26 @@ TEST(Metrics, CountersAndHistogramsMatchTheFramesSent)
     EXPECT_GE(sample_sum(text, "ava_http_connections_open"), 1); // the scrape's own
 }
 
-TEST(Metrics, GaugesFollowAnOpenStream)
+TEST(Metrics, GaugesFollowAnOpenSharedMemoryStream)
 {
     HostProcess host;
+    constexpr std::uint64_t frame_bytes = 64 * 48 * 3;
+    SharedMemoryFile shm(4 * frame_bytes);
     StreamClient client(make_channel(host.grpc_port()));
     DescriptorSpec spec;
+    spec.shm_handle = shm.name();
+    spec.shm_length = 4 * frame_bytes;
     MediaStreamMessage reply;
     ASSERT_TRUE(client.send(descriptor_message(spec)) && client.read(reply));
-    const auto open = [&] { return sample_sum(http_request(host.http_port(), "GET", "/metrics").body, "ava_grpc_streams_open"); };
-    EXPECT_EQ(open(), 1);
+    shm.write(0, frame());
+    ASSERT_TRUE(client.send(shared_sample(2, 0, 0, frame_bytes)) && client.read(reply));
+    const auto gauge = [&](const char* name) { return sample_sum(http_request(host.http_port(), "GET", "/metrics").body, name); };
+    EXPECT_EQ(gauge("ava_grpc_streams_open"), 1);
+    EXPECT_EQ(gauge("ava_shared_memory_mapped_bytes"), static_cast<double>(4 * frame_bytes));
     client.writes_done();
     EXPECT_TRUE(client.drain_and_finish().ok());
-    EXPECT_TRUE(eventually([&] { return open() == 0; }));
+    EXPECT_TRUE(eventually([&] { return gauge("ava_grpc_streams_open") == 0; }));
+    EXPECT_TRUE(eventually([&] { return gauge("ava_shared_memory_mapped_bytes") == 0; }));
 }
 
 TEST(Logs, JsonLinesParseOneByOne)
