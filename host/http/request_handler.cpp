@@ -458,7 +458,7 @@ Response RequestHandler::analyze(const Request& request) const
             const auto lease = streams_.acquire(*identity, route, info);
             inferences = lease.session().process(frame);
         } else {
-            inferences = route.analyzer->open_session(info)->process(frame);
+            inferences = route.analyzer->process_once(info, frame);
         }
         if (counted.series != nullptr) {
             counted.series->analysis_seconds->Observe(metrics::seconds_since(step_started));

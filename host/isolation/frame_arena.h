@@ -23,7 +23,18 @@ public:
             : arena_(std::exchange(other.arena_, nullptr)), offset_(other.offset_), size_(other.size_)
         {
         }
-        Block& operator=(Block&&) = delete;
+        Block& operator=(Block&& other) noexcept
+        {
+            if (this != &other) {
+                if (arena_ != nullptr) {
+                    arena_->release(offset_, size_);
+                }
+                arena_ = std::exchange(other.arena_, nullptr);
+                offset_ = other.offset_;
+                size_ = other.size_;
+            }
+            return *this;
+        }
         Block(const Block&) = delete;
         ~Block()
         {

@@ -37,6 +37,18 @@ Reply status_of(Reader& r)
     return reply;
 }
 
+void put_stream_info(Writer& w, const loading::StreamInfo& info)
+{
+    w.put_string(info.pipeline_name)
+        .put_string(info.node_name)
+        .put_string(info.route)
+        .put(info.width)
+        .put(info.height)
+        .put(static_cast<std::int32_t>(info.pixel_format))
+        .put(info.timescale)
+        .put_string(info.parameters_json);
+}
+
 class IsolatedAnalyzer final : public loading::Analyzer {
 public:
     IsolatedAnalyzer(std::shared_ptr<IsolatedPlugin> plugin, std::string config_json)
@@ -46,6 +58,7 @@ public:
     ~IsolatedAnalyzer() override;
 
     std::unique_ptr<loading::AnalyzerSession> open_session(const loading::StreamInfo& info) override;
+    inferences::InferenceList process_once(const loading::StreamInfo& info, const frames::Frame& frame) override;
 
     // This instance's id in `worker`, created there first if that worker does not have it yet.
     std::uint64_t remote_in(WorkerProcess& worker);
@@ -137,15 +150,8 @@ std::uint64_t IsolatedSession::remote_in(WorkerProcess& worker)
                      info_.pipeline_name.empty() ? info_.route : info_.pipeline_name);
     }
     Writer w;
-    w.put(instance)
-        .put_string(info_.pipeline_name)
-        .put_string(info_.node_name)
-        .put_string(info_.route)
-        .put(info_.width)
-        .put(info_.height)
-        .put(static_cast<std::int32_t>(info_.pixel_format))
-        .put(info_.timescale)
-        .put_string(info_.parameters_json);
+    w.put(instance);
+    put_stream_info(w, info_);
     const auto message = worker.call(MessageKind::open_stream, w.bytes(), owner_.owner_.analysis_timeout(),
                                      owner_.owner_.deadline_text("open_stream()", owner_.owner_.analysis_timeout()));
     Reader r(message.payload);
@@ -175,57 +181,50 @@ IsolatedSession::~IsolatedSession()
     }
 }
 
-inferences::InferenceList IsolatedSession::process(const frames::Frame& frame)
+// Where a frame's pixels are for the worker: the frame's description plus either a place in the sender's
+// shared memory (read in place) or a block of the worker's arena the pixels were copied into. The block is
+// held until the reply: the worker reads it meanwhile.
+struct PlacedFrame {
+    std::optional<FrameArena::Block> block;
+    const frames::SharedMemoryMapping* in_place = nullptr;
+};
+
+PlacedFrame place(const frames::Frame& frame, WorkerProcess& worker, const std::string& analyzer, Writer& w)
 {
-    auto& plugin = owner_.owner_;
-    const auto serial = owner_.serial_lock();
-    const auto exclusive = session_lock();
-    const auto worker = plugin.worker();
-    Message message;
-    try {
-        const auto session = remote_in(*worker);
-        const auto& image = frame.image;
-        const std::size_t bytes = image.step[0] * static_cast<std::size_t>(image.rows);
-        Writer w;
-        w.put(session)
-            .put(static_cast<std::uint32_t>(image.cols))
-            .put(static_cast<std::uint32_t>(image.rows))
-            .put(static_cast<std::uint32_t>(image.step[0]))
-            .put(static_cast<std::int32_t>(frame.format))
-            .put(frame.timestamp);
-        const auto* mapping = frame.shared_memory;
-        const auto* base = mapping != nullptr ? static_cast<const std::uint8_t*>(mapping->address()) : nullptr;
-        std::optional<std::optional<FrameArena::Block>> block; // held until the reply: the worker reads it
-        int fd = -1;
-        if (base != nullptr && image.data >= base && image.data + bytes <= base + mapping->size()) {
-            // Read in place: the worker maps the sender's file itself (once per session).
-            w.put(std::uint8_t{1}).put(static_cast<std::uint64_t>(image.data - base)).put(mapping->size());
-            if (mapped_ != mapping) {
-                fd = mapping->fd();
-            }
-        } else {
-            block.emplace(worker->arena().allocate(bytes));
-            if (!*block) {
-                throw frames::FrameBudgetExceeded(owner_.name() + ": no room for the frame in its worker's frame arena");
-            }
-            if (image.isContinuous()) {
-                std::memcpy((*block)->data(), image.data, bytes);
-            } else {
-                for (int row = 0; row < image.rows; ++row) {
-                    std::memcpy((*block)->data() + row * image.step[0], image.ptr(row), image.step[0]);
-                }
-            }
-            w.put(std::uint8_t{0}).put(static_cast<std::uint64_t>((*block)->offset())).put(std::uint64_t{0});
-        }
-        message = worker->call(MessageKind::process, w.bytes(), plugin.analysis_timeout(),
-                               plugin.deadline_text("process()", plugin.analysis_timeout()), fd);
-        if (fd >= 0) {
-            mapped_ = mapping;
-        }
-    } catch (const WorkerFailure& e) {
-        throw plugin.failure(e);
+    const auto& image = frame.image;
+    const std::size_t bytes = image.step[0] * static_cast<std::size_t>(image.rows);
+    w.put(static_cast<std::uint32_t>(image.cols))
+        .put(static_cast<std::uint32_t>(image.rows))
+        .put(static_cast<std::uint32_t>(image.step[0]))
+        .put(static_cast<std::int32_t>(frame.format))
+        .put(frame.timestamp);
+    PlacedFrame placed;
+    const auto* mapping = frame.shared_memory;
+    const auto* base = mapping != nullptr ? static_cast<const std::uint8_t*>(mapping->address()) : nullptr;
+    if (base != nullptr && image.data >= base && image.data + bytes <= base + mapping->size()) {
+        w.put(std::uint8_t{1}).put(static_cast<std::uint64_t>(image.data - base)).put(mapping->size());
+        placed.in_place = mapping;
+        return placed;
     }
-    inferences::InferenceCollector collector(owner_.name());
+    placed.block = worker.arena().allocate(bytes);
+    if (!placed.block) {
+        throw frames::FrameBudgetExceeded(analyzer + ": no room for the frame in its worker's frame arena");
+    }
+    if (image.isContinuous()) {
+        std::memcpy(placed.block->data(), image.data, bytes);
+    } else {
+        for (int row = 0; row < image.rows; ++row) {
+            std::memcpy(placed.block->data() + row * image.step[0], image.ptr(row), image.step[0]);
+        }
+    }
+    w.put(std::uint8_t{0}).put(static_cast<std::uint64_t>(placed.block->offset())).put(std::uint64_t{0});
+    return placed;
+}
+
+// A process reply as the frame's answer, through the host's own collector.
+inferences::InferenceList answer_from(const Message& message, const frames::Frame& frame, const std::string& analyzer)
+{
+    inferences::InferenceCollector collector(analyzer);
     try {
         Reader r(message.payload);
         const auto reply = status_of(r);
@@ -236,16 +235,60 @@ inferences::InferenceList IsolatedSession::process(const frames::Frame& frame)
             frame.shared_memory->note_broken(); // the worker read zeros: the stream ends as if we had
         }
         if (const auto late = r.get<std::uint32_t>(); late != 0) {
-            spdlog::warn("{}: {} result call(s) came after process() returned and were ignored", owner_.name(), late);
+            spdlog::warn("{}: {} result call(s) came after process() returned and were ignored", analyzer, late);
         }
         if (!too_large.empty()) {
-            throw inferences::AnswerTooLarge(owner_.name() + ": answer too large, refused: " + std::string(too_large));
+            throw inferences::AnswerTooLarge(analyzer + ": answer too large, refused: " + std::string(too_large));
         }
         replay(log, collector.sink());
-        return loading::answer_of(owner_.name(), reply.status, reply.message, collector, rejection);
+        return loading::answer_of(analyzer, reply.status, reply.message, collector, rejection);
     } catch (const WireError& e) {
-        throw AnalyzerError(AVA_STATUS_INTERNAL, owner_.name() + ": its worker sent a malformed answer: " + e.what());
+        throw AnalyzerError(AVA_STATUS_INTERNAL, analyzer + ": its worker sent a malformed answer: " + e.what());
     }
+}
+
+inferences::InferenceList IsolatedSession::process(const frames::Frame& frame)
+{
+    auto& plugin = owner_.owner_;
+    const auto serial = owner_.serial_lock();
+    const auto exclusive = session_lock();
+    const auto worker = plugin.worker();
+    Message message;
+    try {
+        Writer w;
+        w.put(remote_in(*worker));
+        const auto placed = place(frame, *worker, owner_.name(), w);
+        // The sender's file travels once per session; the worker keeps it mapped.
+        const int fd = placed.in_place != nullptr && mapped_ != placed.in_place ? placed.in_place->fd() : -1;
+        message = worker->call(MessageKind::process, w.bytes(), plugin.analysis_timeout(),
+                               plugin.deadline_text("process()", plugin.analysis_timeout()), fd);
+        if (fd >= 0) {
+            mapped_ = placed.in_place;
+        }
+    } catch (const WorkerFailure& e) {
+        throw plugin.failure(e);
+    }
+    return answer_from(message, frame, owner_.name());
+}
+
+inferences::InferenceList IsolatedAnalyzer::process_once(const loading::StreamInfo& info, const frames::Frame& frame)
+{
+    // open_stream, process and close_stream in one round trip: what a one-frame HTTP request costs.
+    const auto serial = serial_lock();
+    const auto worker = owner_.worker();
+    Message message;
+    try {
+        Writer w;
+        w.put(remote_in(*worker));
+        put_stream_info(w, info);
+        const auto placed = place(frame, *worker, name(), w);
+        message = worker->call(MessageKind::process_once, w.bytes(), owner_.analysis_timeout(),
+                               owner_.deadline_text("open_stream()/process()/close_stream()", owner_.analysis_timeout()),
+                               placed.in_place != nullptr ? placed.in_place->fd() : -1);
+    } catch (const WorkerFailure& e) {
+        throw owner_.failure(e);
+    }
+    return answer_from(message, frame, name());
 }
 
 } // namespace

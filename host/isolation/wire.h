@@ -22,6 +22,7 @@ enum class MessageKind : std::uint32_t {
     open_stream = 4,  // instance id + stream info -> session id
     close_stream = 5,
     process = 6,      // session id + frame location -> status + recorded sink calls
+    process_once = 7, // instance id + stream info + frame location -> as process (open, process, close)
 };
 
 struct MessageHeader {

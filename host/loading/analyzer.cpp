@@ -8,6 +8,11 @@
 
 namespace ava::loading {
 
+inferences::InferenceList Analyzer::process_once(const StreamInfo& info, const frames::Frame& frame)
+{
+    return open_session(info)->process(frame);
+}
+
 std::string message_of(const ava_error& error, const char* fallback)
 {
     // The plugin may not have terminated the buffer: never read past it.

@@ -75,6 +75,8 @@ public:
 
     // Throws AnalyzerError (e.g. a bad parameter).
     virtual std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info) = 0;
+    // A session for one frame (an HTTP request without a stream): open, process, close. Throws AnalyzerError.
+    virtual inferences::InferenceList process_once(const StreamInfo& info, const frames::Frame& frame);
 
     const LoadedPlugin& plugin() const noexcept { return *plugin_; }
     // For another instance of the same loaded plugin (a new configuration), without loading it again.

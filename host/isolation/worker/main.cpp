@@ -117,6 +117,7 @@ private:
             case MessageKind::open_stream: open_stream(in, out); break;
             case MessageKind::close_stream: close_stream(in); break;
             case MessageKind::process: process(in, request.fd, out); break;
+            case MessageKind::process_once: process_once(in, request.fd, out); break;
             default: out = failure("unknown request"); break;
             }
         } catch (const std::exception& e) {
@@ -164,9 +165,18 @@ private:
         d_.destroy(instance);
     }
 
-    void open_stream(Reader& in, Writer& out)
+    struct Opened {
+        int status = AVA_STATUS_OK;
+        std::string message;
+        void* handle = nullptr;
+        std::uint64_t instance = 0;
+    };
+
+    // Reads an instance id and stream info, and calls open_stream.
+    Opened open(Reader& in)
     {
-        const auto instance_id = in.get<std::uint64_t>();
+        Opened opened;
+        opened.instance = in.get<std::uint64_t>();
         const std::string pipeline(in.get_string()), node(in.get_string()), route(in.get_string());
         ava_stream_info info{};
         info.struct_size = sizeof info;
@@ -182,22 +192,30 @@ private:
         void* instance = nullptr;
         {
             std::lock_guard lock(mutex_);
-            const auto it = instances_.find(instance_id);
+            const auto it = instances_.find(opened.instance);
             if (it == instances_.end()) {
                 throw std::runtime_error("open_stream on an unknown instance");
             }
             instance = it->second;
         }
         ava_error error{};
-        void* handle = nullptr;
-        const int status = d_.open_stream(instance, &info, &handle, &error);
-        const bool ok = status == AVA_STATUS_OK && handle != nullptr;
-        out.put(static_cast<std::uint32_t>(ok ? int{AVA_STATUS_OK} : status == AVA_STATUS_OK ? int{AVA_STATUS_INTERNAL} : status))
-            .put_string(ok ? "" : message_of(error, "open_stream returned no session"));
+        const int status = d_.open_stream(instance, &info, &opened.handle, &error);
+        if (status != AVA_STATUS_OK || opened.handle == nullptr) {
+            opened.status = status == AVA_STATUS_OK ? int{AVA_STATUS_INTERNAL} : status;
+            opened.message = message_of(error, "open_stream returned no session");
+            opened.handle = nullptr;
+        }
+        return opened;
+    }
+
+    void open_stream(Reader& in, Writer& out)
+    {
+        const auto opened = open(in);
+        out.put(static_cast<std::uint32_t>(opened.status)).put_string(opened.message);
         std::lock_guard lock(mutex_);
         const auto id = next_id_++;
-        if (ok) {
-            sessions_[id] = Session{handle, instance_id, nullptr};
+        if (opened.handle != nullptr) {
+            sessions_[id] = Session{opened.handle, opened.instance, nullptr};
         }
         out.put(id);
     }
@@ -217,19 +235,33 @@ private:
         d_.close_stream(handle);
     }
 
+    // A frame as the host placed it: in the arena, or in place in the sender's shared memory.
+    struct FrameRef {
+        ava_frame frame{};
+        bool in_place = false;
+        std::uint64_t offset = 0;
+        std::uint64_t region_size = 0;
+    };
+
+    static FrameRef frame_of(Reader& in)
+    {
+        FrameRef ref;
+        ref.frame.struct_size = sizeof ref.frame;
+        ref.frame.width = in.get<std::uint32_t>();
+        ref.frame.height = in.get<std::uint32_t>();
+        ref.frame.stride_bytes = in.get<std::uint32_t>();
+        ref.frame.pixel_format = static_cast<ava_pixel_format>(in.get<std::int32_t>());
+        ref.frame.timestamp = in.get<std::uint64_t>();
+        ref.in_place = in.get<std::uint8_t>() != 0;
+        ref.offset = in.get<std::uint64_t>();
+        ref.region_size = in.get<std::uint64_t>();
+        return ref;
+    }
+
     void process(Reader& in, ava::runtime::UniqueFd& fd, Writer& out)
     {
         const auto id = in.get<std::uint64_t>();
-        ava_frame frame{};
-        frame.struct_size = sizeof frame;
-        frame.width = in.get<std::uint32_t>();
-        frame.height = in.get<std::uint32_t>();
-        frame.stride_bytes = in.get<std::uint32_t>();
-        frame.pixel_format = static_cast<ava_pixel_format>(in.get<std::int32_t>());
-        frame.timestamp = in.get<std::uint64_t>();
-        const bool in_place = in.get<std::uint8_t>() != 0;
-        const auto offset = in.get<std::uint64_t>();
-        const auto region_size = in.get<std::uint64_t>();
+        auto ref = frame_of(in);
         void* handle = nullptr;
         std::shared_ptr<Mapping> region;
         {
@@ -238,37 +270,69 @@ private:
             if (it == sessions_.end()) {
                 throw std::runtime_error("process on an unknown session");
             }
-            if (in_place && fd.valid()) {
-                it->second.shared_memory = std::make_shared<Mapping>(fd.get(), region_size, true);
+            if (ref.in_place && fd.valid()) {
+                it->second.shared_memory = std::make_shared<Mapping>(fd.get(), ref.region_size, true);
             }
             handle = it->second.handle;
             region = it->second.shared_memory;
         }
+        run(handle, ref, region.get(), out);
+    }
+
+    // open_stream, process, close_stream: a one-frame session in one request.
+    void process_once(Reader& in, ava::runtime::UniqueFd& fd, Writer& out)
+    {
+        const auto opened = open(in);
+        if (opened.handle == nullptr) {
+            out.put(static_cast<std::uint32_t>(opened.status))
+                .put_string(opened.message)
+                .put_string("")
+                .put_string("")
+                .put_string("")
+                .put(std::uint8_t{0})
+                .put(std::uint32_t{0});
+            return;
+        }
+        struct Close {
+            const ava_plugin_descriptor& d;
+            void* handle;
+            ~Close() { d.close_stream(handle); }
+        } close{d_, opened.handle};
+        auto ref = frame_of(in);
+        std::unique_ptr<Mapping> region;
+        if (ref.in_place && fd.valid()) {
+            region = std::make_unique<Mapping>(fd.get(), ref.region_size, true);
+        }
+        run(opened.handle, ref, region.get(), out);
+    }
+
+    void run(void* handle, FrameRef& ref, const Mapping* region, Writer& out)
+    {
         const std::uint8_t* base = arena_.data();
         std::size_t size = arena_.size();
-        if (in_place) {
-            if (!region) {
+        if (ref.in_place) {
+            if (region == nullptr) {
                 throw std::runtime_error("frame in shared memory the worker was not given");
             }
             base = region->data();
             size = region->size();
         }
-        const auto bytes = std::uint64_t{frame.stride_bytes} * frame.height;
-        if (offset > size || bytes > size - offset) {
+        const auto bytes = std::uint64_t{ref.frame.stride_bytes} * ref.frame.height;
+        if (ref.offset > size || bytes > size - ref.offset) {
             throw std::runtime_error("frame lies outside its memory");
         }
-        frame.data = base + offset;
+        ref.frame.data = base + ref.offset;
         auto sink = std::make_unique<RecordingSink>(library_->name());
         ava_error error{};
         // Held as int: a plugin may return any number, and a non-enumerator in an ava_status is undefined.
-        const int status = d_.process(handle, &frame, &sink->sink(), &error);
+        const int status = d_.process(handle, &ref.frame, &sink->sink(), &error);
         const auto log = sink->close();
         out.put(static_cast<std::uint32_t>(status))
             .put_string(status == AVA_STATUS_OK ? "" : message_of(error, "process failed"))
             .put_string(log)
             .put_string(sink->last_rejection())
             .put_string(sink->too_large())
-            .put(static_cast<std::uint8_t>(in_place && region->broken()));
+            .put(static_cast<std::uint8_t>(ref.in_place && region->broken()));
         out.put(static_cast<std::uint32_t>(retire(std::move(sink))));
     }
 
