@@ -46,7 +46,7 @@ suppressions=$supp/tsan.supp:print_suppressions=0"
   # The host's own concurrency: gRPC front-end (many streams, shared workers), HTTP front-end (concurrent
   # connections, the serial-plugin overlap probe), hot reload of plugins and configuration under load.
   tests=(-R "${AVA_TSAN_TESTS:-^(GrpcFrontend\.(SequenceAndAckNumbersOverManyPipelinedFrames|HundredFramesThroughSharedMemory|\
-ManyConcurrentStreams|ClientDisconnectingMidStreamFreesTheStream|AnalyzerFailureMidStreamIsInternal)|GrpcBackPressure|\
+ManyConcurrentStreams|ClientDisconnectingMidStreamFreesTheStream|AnalyzerFailureMidStream)|GrpcBackPressure|\
 GrpcShutdown|HttpFrontend\.(KeepAliveServesManyRequestsOnOneConnection|ManyConcurrentConnectionsAllAnswered)|HttpOverload|\
 HttpShutdown|PluginConcurrency|HotReload|ConfigReload|GrpcHotReload)}")
   ;;

@@ -545,13 +545,27 @@ TEST_F(GrpcFrontend, OtherBadSamplesAreInvalidArgument)
                   grpc::StatusCode::INVALID_ARGUMENT, "does not increase");
 }
 
-TEST_F(GrpcFrontend, AnalyzerFailureMidStreamIsInternal)
+// An analyzer's failure is not the pipeline's: each failed frame is acknowledged without inferences, and
+// only five failures in a row (--max-consecutive-analyzer-errors) end the stream, with INTERNAL.
+TEST_F(GrpcFrontend, AnalyzerFailureMidStreamIsAckedEmptyUntilFiveInARowEndItWithInternal)
 {
     GoodStream good(host_->grpc_port());
     DescriptorSpec spec;
     spec.extension_configuration = R"({"analyzer":"probe","parameters":{"mode":"fail"}})";
-    expect_status({descriptor_message(spec), embedded_sample(2, 0, solid_raw_frame(64, 48, 64 * 3, {0, 0, 0}))},
-                  grpc::StatusCode::INTERNAL, "failure requested");
+    StreamClient client(channel());
+    MediaStreamMessage reply;
+    ASSERT_TRUE(client.send(descriptor_message(spec)) && client.read(reply));
+    const auto frame = solid_raw_frame(64, 48, 64 * 3, {0, 0, 0});
+    for (std::uint64_t i = 0; i < 4; ++i) {
+        ASSERT_TRUE(client.send(embedded_sample(2 + i, i, frame)) && client.read(reply));
+        EXPECT_EQ(reply.ack_sequence_number(), 2 + i);
+        EXPECT_EQ(reply.media_sample().inferences_size(), 0);
+    }
+    client.send(embedded_sample(6, 4, frame));
+    const auto status = client.drain_and_finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+    EXPECT_NE(status.error_message().find("failure requested"), std::string::npos) << status.error_message();
+    EXPECT_NE(status.error_message().find("5 frames in a row failed"), std::string::npos) << status.error_message();
 }
 
 // ---- the client goes away ----
