@@ -1,9 +1,10 @@
 #include "telemetry.h"
 
+#include "inferences/utf8.h"
+#include "runtime/iso_time.h"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include "runtime/iso_time.h"
 
 namespace ava::live {
 
@@ -13,7 +14,11 @@ std::string streams_json(LiveStreams& streams, const metrics::Metrics& metrics)
 {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    const auto string = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+    // Pipeline and node names are the clients' (an HTTP header may carry any byte): valid UTF-8 or repaired.
+    const auto string = [&](std::string s) {
+        inferences::repair_utf8(s);
+        w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    };
     w.StartObject();
     w.Key("streams");
     w.StartArray();
