@@ -231,8 +231,9 @@ private:
             return write(RequestHandler::error(*request, beast::http::status::service_unavailable,
                                                "server busy: too many frames in flight, retry later"));
         }
-        workers_.post([self = this->shared_from_this(), request, ticket = std::move(*ticket)]() mutable {
-            auto response = self->handler_.analyze(*request);
+        workers_.post([self = this->shared_from_this(), request, ticket = std::move(*ticket),
+                       received = std::chrono::steady_clock::now()]() mutable {
+            auto response = self->handler_.analyze(*request, received);
             { auto release = std::move(ticket); } // the frame is done: free the slot before the write
             net::post(self->stream_.get_executor(),
                       [self, response = std::move(response)]() mutable { self->write(std::move(response)); });

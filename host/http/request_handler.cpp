@@ -387,7 +387,7 @@ std::optional<Response> RequestHandler::answer_directly(const Request& request) 
     return std::nullopt;
 }
 
-Response RequestHandler::analyze(const Request& request) const
+Response RequestHandler::analyze(const Request& request, std::chrono::steady_clock::time_point received) const
 {
     const auto target = std::string_view(request.target());
     const auto question = target.find('?');
@@ -398,7 +398,7 @@ Response RequestHandler::analyze(const Request& request) const
     }
     // Counted whichever way the frame leaves: once routed, under its route and analyzer.
     struct Counted {
-        explicit Counted(live::Telemetry* t) : telemetry(t) {}
+        Counted(live::Telemetry* t, std::chrono::steady_clock::time_point received) : telemetry(t), started(received) {}
         Counted(const Counted&) = delete;
         Counted& operator=(const Counted&) = delete;
         live::Telemetry* telemetry;
@@ -410,7 +410,7 @@ Response RequestHandler::analyze(const Request& request) const
         }
         metrics::Outcome outcome = metrics::Outcome::client_error;
         bool is_frame = false; // an empty POST ending a stream is not a frame
-        std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+        std::chrono::steady_clock::time_point started;
         ~Counted()
         {
             if (telemetry == nullptr || !is_frame) {
@@ -423,7 +423,7 @@ Response RequestHandler::analyze(const Request& request) const
             }
             series->count(outcome);
         }
-    } counted(telemetry_);
+    } counted(telemetry_, received);
     try {
         const auto pipeline = pipeline_of(request, query);
         const auto identity = stream_identity(query, pipeline);

@@ -28,6 +28,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
@@ -58,7 +59,9 @@ public:
 
     // Decode + route + analyse: runs on a frame worker. So does POST /admin/reload: loading plugins must not
     // stall socket I/O.
-    Response analyze(const Request& request) const;
+    // `received`: when the whole request was in (the receive-to-answer histogram starts there).
+    Response analyze(const Request& request,
+                     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now()) const;
 
     // GET /streams/<id>/view of a live stream, once the header checks pass: the stream to send as MJPEG
     // (the server keeps the response open); nullptr otherwise (answer_directly() answers).
