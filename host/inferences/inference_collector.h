@@ -44,6 +44,9 @@ public:
     // The collected answer. Throws AnswerTooLarge (saying so) when an emit went over the cap.
     InferenceList take();
     const InferenceList& inferences() const noexcept { return inferences_; }
+    // Frees what was collected, keeping the verdicts (last_rejection, over_cap): for a collector kept alive
+    // after its frame only to refuse late emits (isolation/result_log.h).
+    void discard() noexcept { InferenceList().swap(inferences_); }
 
     // Why the last emit was refused (empty when none was): logged by the caller.
     const std::string& last_rejection() const noexcept { return last_rejection_; }

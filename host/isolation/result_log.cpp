@@ -221,6 +221,7 @@ std::string RecordingSink::close()
 {
     std::lock_guard lock(mutex_);
     open_ = false;
+    collector_.discard(); // the log carries the answer; closed sinks are kept a while (late emits)
     return log_.take();
 }
 
