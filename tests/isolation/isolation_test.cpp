@@ -10,6 +10,7 @@
 #include <rapidjson/document.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -172,6 +173,12 @@ TEST_F(Isolation, AnalyzersRunInWorkerProcessesNotInTheHost)
     EXPECT_EQ(maps.find("libfault."), std::string::npos) << "the plugin's code must not be mapped in the host";
     EXPECT_NE(maps_of_host_and_workers(host_->pid()).find("libfault."), std::string::npos);
     EXPECT_EQ(fault("none").status, 200);
+    // A SIGTERM or SIGINT for the whole group (systemd's stop, Ctrl-C) is the host's to act on, not the worker's.
+    ::kill(worker->pid, SIGTERM);
+    ::kill(worker->pid, SIGINT);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(fault("none").status, 200);
+    EXPECT_EQ(worker_of(port(), "fault")->pid, worker->pid);
 }
 
 TEST_F(Isolation, SegfaultIsTheAnalyzersErrorAndItsWorkerRestarts)

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -390,6 +391,11 @@ int main(int argc, char** argv)
     for (int i = 1; i + 1 < argc; i += 2) {
         args[argv[i]] = argv[i + 1];
     }
+    // Stopping is the host's call (it closes the socket, or kills): a SIGTERM or SIGINT meant for the whole
+    // group (systemd's stop, Ctrl-C in a terminal) must not end frames the host is still draining.
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGHUP, SIG_IGN);
     spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] [worker " + std::to_string(::getpid()) + "] %v");
     std::shared_ptr<PluginLibrary> library;
     try {
