@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <future>
 #include <thread>
 
@@ -179,6 +180,31 @@ TEST_F(Isolation, AnalyzersRunInWorkerProcessesNotInTheHost)
     std::this_thread::sleep_for(200ms);
     EXPECT_EQ(fault("none").status, 200);
     EXPECT_EQ(worker_of(port(), "fault")->pid, worker->pid);
+}
+
+TEST_F(Isolation, ConfigurationRunsATrustedAnalyzerInTheHost)
+{
+    TempDir config_dir;
+    const auto config = config_dir.path() / "config.json";
+    std::ofstream(config) << R"({"isolation": {"analysisTimeoutMs": 1500, "analyzers": {"fault": {"mode": "none"}}}})";
+    start({"--config", config.string()});
+    const auto doc = analyzers(port());
+    std::map<std::string, std::string> isolation;
+    for (const auto& a : doc["analyzers"].GetArray()) {
+        isolation[a["name"].GetString()] = a["isolation"].GetString();
+    }
+    EXPECT_EQ(isolation["fault"], "none");
+    EXPECT_EQ(isolation["color_intensity"], "process");
+    EXPECT_FALSE(worker_of(port(), "fault").has_value());
+    std::ifstream host_maps("/proc/" + std::to_string(host_->pid()) + "/maps");
+    const std::string maps((std::istreambuf_iterator<char>(host_maps)), std::istreambuf_iterator<char>());
+    EXPECT_NE(maps.find("libfault."), std::string::npos) << "a trusted plugin's code is mapped in the host";
+    EXPECT_EQ(fault("none").status, 200);
+    const auto refused = run_host_command({"--check-config", config.string(), "--plugins-dir", plugins_.path().string(),
+                                           "--isolation", "sometimes"});
+    EXPECT_EQ(refused.first, 2) << refused.second;
+    EXPECT_NE(refused.second.find("--isolation 'sometimes' is not one of process, none"), std::string::npos)
+        << refused.second;
 }
 
 TEST_F(Isolation, SegfaultIsTheAnalyzersErrorAndItsWorkerRestarts)
