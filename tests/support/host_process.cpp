@@ -304,9 +304,14 @@ std::string schema_violation(const std::string& json)
 
 std::string maps_of_host_and_workers(pid_t host)
 {
+    // A worker may exit while its maps are read (the kernel then fails the read): it maps nothing any more.
     const auto read = [](const std::filesystem::path& file) {
-        std::ifstream in(file);
-        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        try {
+            std::ifstream in(file);
+            return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        } catch (const std::exception&) {
+            return std::string();
+        }
     };
     const std::filesystem::path proc = "/proc/" + std::to_string(host);
     std::string text = read(proc / "maps");
