@@ -91,6 +91,7 @@ MediaStream::MediaStream(StreamServices services, grpc::CallbackServerContext* c
                                         ? "credentials required: send request metadata 'x-ms-authentication: Basic "
                                           "<base64 username:password>'"
                                         : "wrong credentials in x-ms-authentication");
+            const runtime::LogScope scope(log_fields());
             spdlog::warn("gRPC stream from {}: refused: {}", peer_, failure_->error_message());
         }
     }
@@ -123,11 +124,17 @@ MediaStream::~MediaStream()
         } else if (!ending_.ok()) {
             how = std::string("ended with ") + grpc_status_name(ending_.error_code());
         }
+        const runtime::LogScope scope(log_fields());
         spdlog::info("gRPC stream {} {} after {} acknowledged frame(s){}", who(), how, frames_acked_,
                      had_session ? (had_mapping ? ": analyzer session and shared memory released"
                                                 : ": analyzer session released")
                                  : "");
     }
+}
+
+runtime::LogFields MediaStream::log_fields() const
+{
+    return {.pipeline = pipeline_, .node = node_, .analyzer = analyzer_, .route = route_, .peer = peer_};
 }
 
 std::string MediaStream::who() const
@@ -195,6 +202,7 @@ void MediaStream::start_write(const contract::MediaStreamMessage& message)
     }
     // Only a reply over protobuf's 2 GB limit gets here: nothing can be sent, end the stream.
     std::unique_lock lock(mutex_);
+    const runtime::LogScope scope(log_fields());
     spdlog::error("gRPC stream {}: cannot serialise a reply: {}", who(), serialized.error_message());
     writing_ = false;
     cancelled_ = true;
@@ -257,6 +265,7 @@ std::optional<grpc::Status> MediaStream::set_up()
         info.parameters_json = route.parameters_json;
         session_ = route.analyzer->open_session(info);
         analyzer_ = route.analyzer->name();
+        route_ = route.route;
         max_parallel_ = route.analyzer->plugin().concurrency() == AVA_CONCURRENCY_FULL ? window : 1;
         if (auto* telemetry = services_.telemetry) {
             series_ = &telemetry->metrics.frames(metrics::Protocol::grpc, route.route, analyzer_);
@@ -269,6 +278,7 @@ std::optional<grpc::Status> MediaStream::set_up()
 
         descriptor_reply_.set_ack_sequence_number(message.sequence_number());
         descriptor_reply_.mutable_media_stream_descriptor()->set_extension_identifier("ava-extension-host/" + analyzer_);
+        const runtime::LogScope scope(log_fields());
         spdlog::info("gRPC stream {} -> analyzer '{}' ({}): {}, {}", who(), analyzer_, route.route, format_.describe(),
                      mapping_ ? "shared memory '" + security::client_text(mapping_->handle_name()) + "' (" +
                                     std::to_string(mapping_->size()) + " bytes)"
@@ -351,6 +361,7 @@ bool MediaStream::reserve_memory(Slot& s)
 
 void MediaStream::analyse(Slot& s)
 {
+    const runtime::LogScope scope(log_fields()); // lines from the analyzer's side say whose frame it was
     // Runs without the lock: this slot is ours alone until complete() marks it done, and the set-up fields
     // are read-only by now.
     grpc::Status error;
@@ -447,12 +458,14 @@ void MediaStream::complete(Slot& s)
     } else {
         s.state = Slot::State::failed;
         sample_failed_ = true;
+        const runtime::LogScope scope(log_fields());
         spdlog::warn("gRPC stream {}: {}: {}", who(), grpc_status_name(s.error.error_code()), s.error.error_message());
     }
 }
 
 void MediaStream::fail(grpc::Status status)
 {
+    const runtime::LogScope scope(log_fields());
     spdlog::warn("gRPC stream {}: {}: {}", who(), grpc_status_name(status.error_code()), status.error_message());
     if (!failure_) {
         failure_ = std::move(status);

@@ -28,6 +28,7 @@
 #include "loading/analyzer.h"
 #include "routing/router.h"
 #include "runtime/frame_workers.h"
+#include "runtime/log_context.h"
 #include "security/credentials.h"
 
 #include <grpcpp/alarm.h>
@@ -132,6 +133,7 @@ private:
     void step(std::unique_lock<std::mutex>& lock, Inline may_run_inline = Inline::allowed);
     grpc::Status final_status() const;
     std::string who() const;
+    runtime::LogFields log_fields() const; // for the JSON log lines about this stream
 
     StreamServices services_;
     grpc::CallbackServerContext* context_;
@@ -141,6 +143,7 @@ private:
     std::string pipeline_;
     std::string node_;
     std::string analyzer_;
+    std::string route_;
     FrameFormat format_;
     std::optional<frames::SharedMemoryMapping> mapping_;
     std::unique_ptr<loading::AnalyzerSession> session_;

@@ -1,5 +1,7 @@
 #include "http_server.h"
 
+#include "runtime/log_context.h"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -233,6 +235,7 @@ private:
         }
         workers_.post([self = this->shared_from_this(), request, ticket = std::move(*ticket),
                        received = std::chrono::steady_clock::now()]() mutable {
+            const runtime::LogScope scope({.request_id = self->current_.request_id, .peer = self->peer_});
             auto response = self->handler_.analyze(*request, received);
             { auto release = std::move(ticket); } // the frame is done: free the slot before the write
             net::post(self->stream_.get_executor(),

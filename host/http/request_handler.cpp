@@ -3,6 +3,7 @@
 #include "frames/frame_decoder.h"
 #include "inferences/json_writer.h"
 #include "runtime/iso_time.h"
+#include "runtime/log_context.h"
 #include "security/client_text.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -434,6 +435,7 @@ Response RequestHandler::analyze(const Request& request, std::chrono::steady_clo
         }
         counted.set(metrics::Outcome::client_error); // until it is answered otherwise
         const auto route = router_.resolve_http(path, query, pipeline);
+        const runtime::LogScope scope({.pipeline = pipeline, .analyzer = route.analyzer->name(), .route = route.route});
         std::shared_ptr<live::LiveStream> live;
         if (telemetry_ != nullptr) {
             counted.series = &telemetry_->metrics.frames(metrics::Protocol::http, route.route, route.analyzer->name());

@@ -1,5 +1,6 @@
 #include "request_log.h"
 
+#include "runtime/log_context.h"
 #include "security/client_text.h"
 
 #include <spdlog/spdlog.h>
@@ -37,6 +38,7 @@ void RequestLog::record(const Entry& e)
             return;
         }
     }
+    const runtime::LogScope scope({.request_id = e.request_id, .peer = e.peer});
     const auto ms = std::chrono::duration<double, std::milli>(e.took).count();
     spdlog::log(level, "HTTP {} {} -> {} ({} body bytes, {:.1f} ms){}{} from {}", security::client_text(e.method, 16),
                 security::client_text(e.target, 120), e.status, e.body_bytes, ms,

@@ -53,14 +53,20 @@ public:
         return Ticket(this);
     }
 
+    // Counted as queued until a thread picks it up: the queue depth an operator sees in /metrics.
     template <typename Work>
     void post(Work&& work)
     {
-        boost::asio::post(pool_, std::forward<Work>(work));
+        queued_.fetch_add(1, std::memory_order_relaxed);
+        boost::asio::post(pool_, [this, work = std::forward<Work>(work)]() mutable {
+            queued_.fetch_sub(1, std::memory_order_relaxed);
+            work();
+        });
     }
 
     std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
     std::size_t max_in_flight() const noexcept { return max_in_flight_; }
+    std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
     MemoryBudget& memory() noexcept { return memory_; }
     void join() { pool_.join(); }
 
@@ -68,6 +74,7 @@ private:
     boost::asio::thread_pool pool_;
     std::size_t max_in_flight_;
     std::atomic<std::size_t> in_flight_{0};
+    std::atomic<std::size_t> queued_{0};
     MemoryBudget memory_;
 };
 

@@ -64,6 +64,8 @@ void Host::add_metric_samplers()
     metrics::add_process_samplers(metrics_);
     metrics_.add_sampler("ava_frames_in_flight", "Frames queued or in analysis, both front-ends", Kind::gauge,
                          [this] { return static_cast<double>(workers_.in_flight()); });
+    metrics_.add_sampler("ava_frame_queue_depth", "Frames (and stream set-ups) waiting for a free frame worker thread",
+                         Kind::gauge, [this] { return static_cast<double>(workers_.queued()); });
     metrics_.add_sampler("ava_frames_in_flight_limit", "--max-concurrent-frames", Kind::gauge,
                          [this] { return static_cast<double>(workers_.max_in_flight()); });
     metrics_.add_sampler("ava_http_connections_open", "Open HTTP connections", Kind::gauge, [this] {

@@ -1,6 +1,7 @@
 #include "log_format.h"
 
 #include "inferences/utf8.h"
+#include "log_context.h"
 
 #include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
@@ -56,6 +57,21 @@ void append_json_string(spdlog::memory_buf_t& out, std::string_view text)
     }
 }
 
+// ,"key":"value" when the value is known. Pipeline, node and request id are the client's words: a few hundred
+// bytes of them at most (a cut UTF-8 sequence is repaired like any other invalid byte).
+void append_field(spdlog::memory_buf_t& out, std::string_view key, std::string_view value)
+{
+    constexpr std::size_t longest = 256;
+    if (value.empty()) {
+        return;
+    }
+    append(out, ",\"");
+    append(out, key);
+    append(out, "\":\"");
+    append_json_string(out, value.substr(0, longest));
+    out.push_back('"');
+}
+
 class JsonFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override
@@ -78,7 +94,16 @@ public:
         append(dest, std::to_string(msg.thread_id));
         append(dest, R"(,"message":")");
         append_json_string(dest, std::string_view(msg.payload.data(), msg.payload.size()));
-        append(dest, "\"}\n");
+        append(dest, "\"");
+        if (const auto* fields = LogScope::current()) {
+            append_field(dest, "pipeline", fields->pipeline);
+            append_field(dest, "node", fields->node);
+            append_field(dest, "analyzer", fields->analyzer);
+            append_field(dest, "route", fields->route);
+            append_field(dest, "requestId", fields->request_id);
+            append_field(dest, "peer", fields->peer);
+        }
+        append(dest, "}\n");
     }
 
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }

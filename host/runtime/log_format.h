@@ -1,7 +1,10 @@
 #pragma once
 // The host's log line formats, one from the first line on:
 //   text: 2026-11-30T10:47:39.060 info [1234] message
-//   json: {"time":"2026-11-30T10:47:39.060Z","level":"info","thread":1234,"message":"..."}  (one object a line)
+//   json: {"time":"2026-11-30T10:47:39.060Z","level":"info","thread":1234,"message":"...",
+//          "pipeline":"...","node":"...","analyzer":"...","route":"...","requestId":"...","peer":"..."}
+//         one object a line; each field after "message" only when the line is about a frame or stream that
+//         has it (runtime/log_context.h)
 
 #include <string_view>
 

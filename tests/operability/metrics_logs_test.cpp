@@ -1,12 +1,14 @@
 // GET /metrics and --log-format json, through the real host: after a known number of HTTP and gRPC frames
 // per route and outcome, the counters say exactly that and the histograms counted the same frames; the
-// gauges follow open streams; every line of a JSON log parses.
+// gauges follow open streams and the frame queue; every line of a JSON log parses and says whose frame or
+// stream it is about.
 #include "host_process.h"
 #include "stream_client.h"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <future>
 #include <map>
 #include <sstream>
 
@@ -158,6 +160,29 @@ TEST(Metrics, GaugesFollowAnOpenSharedMemoryStream)
     EXPECT_TRUE(eventually([&] { return gauge("ava_shared_memory_mapped_bytes") == 0; }));
 }
 
+// One frame worker thread, three slow frames at once: one in analysis, two waiting for the thread.
+TEST(Metrics, QueueDepthCountsFramesWaitingForAWorkerThread)
+{
+    TempDir plugins;
+    copy_plugins(plugins.path(), {"libprobe.so"});
+    HostProcess host({"--workers", "1"}, plugins.path());
+    const auto gauge = [&](const char* name) { return sample_sum(http_request(host.http_port(), "GET", "/metrics").body, name); };
+    EXPECT_EQ(gauge("ava_frame_queue_depth"), 0);
+    std::vector<std::future<int>> slow;
+    for (int i = 0; i < 3; ++i) {
+        slow.push_back(std::async(std::launch::async, [&] {
+            return http_post(host.http_port(), "/probe?mode=slow", raw_type, frame()).status;
+        }));
+    }
+    EXPECT_TRUE(eventually([&] { return gauge("ava_frame_queue_depth") == 2 && gauge("ava_frames_in_flight") == 3; }))
+        << http_request(host.http_port(), "GET", "/metrics").body;
+    for (auto& answer : slow) {
+        EXPECT_EQ(answer.get(), 200);
+    }
+    EXPECT_EQ(gauge("ava_frame_queue_depth"), 0);
+    EXPECT_EQ(gauge("ava_frames_in_flight"), 0);
+}
+
 TEST(Logs, JsonLinesParseOneByOne)
 {
     HostProcess host({"--log-format", "json", "--log-level", "debug"});
@@ -186,6 +211,59 @@ TEST(Logs, JsonLinesParseOneByOne)
     }
     EXPECT_GE(parsed, 5) << host.log();
     EXPECT_TRUE(saw_client_text) << host.log();
+}
+
+// The JSON lines about a frame or stream carry its fields, also lines written deeper in the host than the
+// front-ends (the HTTP stream sessions); lines about nothing in particular carry none.
+TEST(Logs, JsonLinesSayWhosePipelineNodeAnalyzerRouteRequestAndPeer)
+{
+    HostProcess host({"--log-format", "json", "--log-level", "debug"});
+    EXPECT_EQ(http_post(host.http_port(), "/score", raw_type, frame(),
+                        {{"x-ms-live-pipeline", "cam-7"}, {"x-ms-client-request-id", "req-42"}})
+                  .status,
+              200);
+    EXPECT_EQ(run_stream(host.grpc_port(), "", 1, "lobby"), 1);
+    EXPECT_EQ(host.terminate(), 0);
+
+    const auto field = [](const rapidjson::Document& doc, const char* key) {
+        return doc.HasMember(key) && doc[key].IsString() ? std::string(doc[key].GetString()) : std::string("(none)");
+    };
+    bool saw_http_session = false;
+    bool saw_http_request = false;
+    bool saw_grpc_stream = false;
+    bool saw_plain = false;
+    std::istringstream lines(host.log());
+    for (std::string line; std::getline(lines, line);) {
+        rapidjson::Document doc;
+        doc.Parse(line.c_str(), line.size());
+        ASSERT_FALSE(doc.HasParseError()) << line;
+        const std::string message = doc["message"].GetString();
+        if (message.starts_with("HTTP stream 'pipeline cam-7' opened a session")) {
+            saw_http_session = true;
+            EXPECT_EQ(field(doc, "pipeline"), "cam-7") << line;
+            EXPECT_EQ(field(doc, "analyzer"), "color_intensity") << line;
+            EXPECT_NE(field(doc, "route").find("/score"), std::string::npos) << line;
+            EXPECT_EQ(field(doc, "requestId"), "req-42") << line;
+            EXPECT_TRUE(field(doc, "peer").starts_with("127.0.0.1:")) << line;
+            EXPECT_EQ(field(doc, "node"), "(none)") << line;
+        } else if (message.starts_with("HTTP POST /score -> 200")) {
+            saw_http_request = true;
+            EXPECT_EQ(field(doc, "requestId"), "req-42") << line;
+            EXPECT_TRUE(field(doc, "peer").starts_with("127.0.0.1:")) << line;
+        } else if (message.starts_with("gRPC stream from pipeline 'lobby'") && message.find("-> analyzer") != std::string::npos) {
+            saw_grpc_stream = true;
+            EXPECT_EQ(field(doc, "pipeline"), "lobby") << line;
+            EXPECT_EQ(field(doc, "node"), "grpcExtension") << line;
+            EXPECT_EQ(field(doc, "analyzer"), "color_intensity") << line;
+            EXPECT_NE(field(doc, "route"), "(none)") << line;
+            EXPECT_NE(field(doc, "peer"), "(none)") << line;
+            EXPECT_EQ(field(doc, "requestId"), "(none)") << line;
+        } else if (message.find("listening") != std::string::npos) {
+            saw_plain = true;
+            EXPECT_FALSE(doc.HasMember("pipeline") || doc.HasMember("peer") || doc.HasMember("analyzer")) << line;
+        }
+    }
+    EXPECT_TRUE(saw_http_session && saw_http_request && saw_grpc_stream && saw_plain) << host.log();
 }
 
 TEST(Logs, UnknownFormatIsAUsageError)
