@@ -266,6 +266,7 @@ std::optional<grpc::Status> MediaStream::set_up()
         session_ = route.analyzer->open_session(info);
         analyzer_ = route.analyzer->name();
         route_ = route.route;
+        overload_ = route.overload;
         max_parallel_ = route.analyzer->plugin().concurrency() == AVA_CONCURRENCY_FULL ? window : 1;
         if (auto* telemetry = services_.telemetry) {
             series_ = &telemetry->metrics.frames(metrics::Protocol::grpc, route.route, analyzer_);
@@ -359,6 +360,25 @@ bool MediaStream::reserve_memory(Slot& s)
     return true;
 }
 
+void MediaStream::acknowledge_without_inferences(Slot& s)
+{
+    // The reply is reused from this slot's earlier frames: their inferences must not ride along.
+    auto& reply = *s.reply.mutable_media_sample();
+    reply.clear_inferences();
+    reply.set_timestamp(s.request.media_sample().timestamp());
+    s.reply.set_ack_sequence_number(s.request.sequence_number());
+}
+
+void MediaStream::skip(Slot& s)
+{
+    acknowledge_without_inferences(s);
+    s.outcome = metrics::Outcome::skipped;
+    s.state = Slot::State::done;
+    if (series_ != nullptr) {
+        series_->count(s.outcome);
+    }
+}
+
 void MediaStream::analyse(Slot& s)
 {
     const runtime::LogScope scope(log_fields()); // lines from the analyzer's side say whose frame it was
@@ -420,8 +440,7 @@ void MediaStream::analyse(Slot& s)
             // acknowledged with no inferences (counted as an analyzer error).
             spdlog::warn("gRPC stream {}: {} (acknowledged without inferences; {} in a row, the stream ends at {})",
                          who(), what, in_a_row, services_.max_consecutive_analyzer_errors);
-            s.reply.mutable_media_sample()->set_timestamp(s.request.media_sample().timestamp());
-            s.reply.set_ack_sequence_number(sequence);
+            acknowledge_without_inferences(s);
         } else {
             const bool unavailable = dynamic_cast<const loading::AnalyzerUnavailable*>(&e) != nullptr;
             error = grpc::Status(unavailable ? grpc::StatusCode::UNAVAILABLE : grpc::StatusCode::INTERNAL,
@@ -533,6 +552,12 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     if (handshaken_ && !cancelled_ && !sample_failed_) {
         while (dispatched_ < tail_ && slot(dispatched_).state == Slot::State::queued && analysing_ < max_parallel_ &&
                !alarm_pending_) {
+            // "latest": the analyzer is free, so only the newest waiting frame is worth its time.
+            if (overload_ == routing::Overload::latest && dispatched_ + 1 < tail_ &&
+                slot(dispatched_ + 1).state == Slot::State::queued) {
+                skip(slot(dispatched_++));
+                continue;
+            }
             auto ticket = services_.workers.try_admit();
             if (!ticket) {
                 alarm_pending_ = true;

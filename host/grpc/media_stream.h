@@ -132,6 +132,8 @@ private:
     Actions next_actions(Inline may_run_inline);
     void step(std::unique_lock<std::mutex>& lock, Inline may_run_inline = Inline::allowed);
     grpc::Status final_status() const;
+    static void acknowledge_without_inferences(Slot& s);
+    void skip(Slot& s); // under the lock: a waiting frame the "latest" policy passes over
     std::string who() const;
     runtime::LogFields log_fields() const; // for the JSON log lines about this stream
 
@@ -144,6 +146,7 @@ private:
     std::string node_;
     std::string analyzer_;
     std::string route_;
+    routing::Overload overload_ = routing::Overload::queue;
     FrameFormat format_;
     std::optional<frames::SharedMemoryMapping> mapping_;
     std::unique_ptr<loading::AnalyzerSession> session_;

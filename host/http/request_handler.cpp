@@ -277,6 +277,8 @@ void write_route_table(JsonWriter& w, const routing::RouteTable& table)
         write_optional(w, route.pipeline);
         w.Key("parameters");
         w.RawValue(route.parameters_json.c_str(), route.parameters_json.size(), rapidjson::kObjectType);
+        w.Key("overload");
+        w.String(route.overload == routing::Overload::latest ? "latest" : "queue");
         w.EndObject();
     }
     w.EndArray();

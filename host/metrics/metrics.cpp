@@ -22,7 +22,7 @@ const prometheus::Histogram::BucketBoundaries& time_buckets()
 }
 
 constexpr std::array<const char*, outcome_count> outcome_names{"inferences", "none", "client_error", "analyzer_error",
-                                                               "refused"};
+                                                               "refused", "skipped"};
 
 const char* protocol_name(Protocol protocol) { return protocol == Protocol::http ? "http" : "grpc"; }
 

@@ -29,8 +29,9 @@ namespace ava::metrics {
 enum class Protocol { http, grpc };
 
 // What became of a frame. refused: the host had no room for it (HTTP 503, gRPC RESOURCE_EXHAUSTED).
-enum class Outcome { inferences, none, client_error, analyzer_error, refused };
-inline constexpr std::size_t outcome_count = 5;
+// skipped: a gRPC frame acknowledged without analysis by its route's "latest" overload policy.
+enum class Outcome { inferences, none, client_error, analyzer_error, refused, skipped };
+inline constexpr std::size_t outcome_count = 6;
 
 // One (protocol, route, analyzer)'s series; stable for the registry's lifetime.
 struct FrameSeries {

@@ -9,8 +9,15 @@
 
 namespace ava::routing {
 
+// What a gRPC stream does when its frames arrive faster than its analyzer finishes them.
+//   queue:  every frame is analysed, in order; the wait grows up to the admission limits (the default).
+//   latest: when the analyzer is free again, only the newest waiting frame is analysed; the older waiting
+//           ones are acknowledged at once with no inferences (counted as skipped), so answers stay fresh.
+enum class Overload { queue, latest };
+
 struct Route {
     std::string analyzer;
+    Overload overload = Overload::queue;
     std::string parameters_json = "{}"; // JSON object handed to the analyzer session
     // What selects this route; a route may carry several. Precedence when more than one matches a request:
     // live pipeline > HTTP path / extension_configuration > the default route.

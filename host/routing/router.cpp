@@ -233,7 +233,7 @@ std::shared_ptr<loading::Analyzer> Router::analyzer_named(std::string_view name,
 RouteTarget Router::target_for(const Route& route, std::string_view request_parameters, std::string how) const
 {
     return RouteTarget{analyzer_named(route.analyzer, how), merge_json_objects(route.parameters_json, request_parameters),
-                       std::move(how)};
+                       std::move(how), route.overload};
 }
 
 RouteTarget Router::resolve_http(std::string_view path, std::string_view query, std::string_view pipeline) const

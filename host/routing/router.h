@@ -33,6 +33,7 @@ struct RouteTarget {
     std::shared_ptr<loading::Analyzer> analyzer;
     std::string parameters_json;
     std::string route; // how it was chosen, for logs and the analyzer's stream info
+    Overload overload = Overload::queue;
 };
 
 class RouteError : public std::runtime_error {

@@ -122,7 +122,7 @@ void read_routes(const Node& node, routing::RouteTable& table)
     table.routes.clear();
     for (rapidjson::SizeType i = 0; i < node.value().Size(); ++i) {
         const Node item(node.value()[i], node.path() + "[" + std::to_string(i) + "]", node.file());
-        item.expect_object({"analyzer", "parameters", "httpPath", "extensionConfiguration", "pipeline", "alias"});
+        item.expect_object({"analyzer", "parameters", "httpPath", "extensionConfiguration", "pipeline", "alias", "overload"});
         routing::Route route;
         const auto analyzer = item.child("analyzer");
         if (!analyzer) {
@@ -155,6 +155,13 @@ void read_routes(const Node& node, routing::RouteTable& table)
                                                 route.alias->find('/', slash + 1) != std::string::npos))) {
                 n.fail("expected \"name\" or \"name/version\", e.g. \"object_detection/person_vehicle_bike\"");
             }
+        });
+        if_present(item, "overload", [&](const Node& n) {
+            const auto policy = n.string();
+            if (policy != "queue" && policy != "latest") {
+                n.fail("expected \"queue\" or \"latest\"");
+            }
+            route.overload = policy == "latest" ? routing::Overload::latest : routing::Overload::queue;
         });
         if (!route.http_path && !route.extension_configuration && !route.pipeline && !route.alias) {
             item.fail("a route needs at least one of httpPath, extensionConfiguration, pipeline, alias");

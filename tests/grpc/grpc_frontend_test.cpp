@@ -568,6 +568,25 @@ TEST_F(GrpcFrontend, AnalyzerFailureMidStreamIsAckedEmptyUntilFiveInARowEndItWit
     EXPECT_NE(status.error_message().find("5 frames in a row failed"), std::string::npos) << status.error_message();
 }
 
+// A failed frame's ack carries no inferences, even when the reply it reuses carried some for an earlier frame.
+TEST_F(GrpcFrontend, FailedFrameAmongGoodOnesIsAckedWithoutTheEarlierFramesInferences)
+{
+    DescriptorSpec spec;
+    spec.extension_configuration = R"({"analyzer":"probe","parameters":{"mode":"everythirdfails"}})";
+    StreamClient client(channel());
+    MediaStreamMessage reply;
+    ASSERT_TRUE(client.send(descriptor_message(spec)) && client.read(reply));
+    const auto frame = solid_raw_frame(64, 48, 64 * 3, {0, 0, 0});
+    for (std::uint64_t i = 0; i < 12; ++i) {
+        ASSERT_TRUE(client.send(embedded_sample(2 + i, i, frame)) && client.read(reply)) << "frame " << i;
+        EXPECT_EQ(reply.ack_sequence_number(), 2 + i);
+        EXPECT_EQ(reply.media_sample().timestamp(), i);
+        EXPECT_EQ(reply.media_sample().inferences_size(), (i + 1) % 3 == 0 ? 0 : 1) << "frame " << i;
+    }
+    client.writes_done();
+    EXPECT_TRUE(client.drain_and_finish().ok());
+}
+
 // ---- the client goes away ----
 
 TEST_F(GrpcFrontend, ClientDisconnectingMidStreamFreesTheStream)

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <future>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace ava::test {
@@ -274,6 +275,68 @@ TEST(GrpcHardening, MemoryBudgetStopsReadingInsteadOfFailingStreams)
     if (!running_under_address_sanitizer()) { // its quarantine keeps freed frames resident on purpose
         EXPECT_LT(growth_mib, 300u);
     }
+}
+
+// Frames arriving faster than a slow analyzer (300 ms each) finishes them, on a route whose overload policy
+// is "latest": every frame is still acknowledged, in order, but only the newest waiting frame is analysed
+// when the analyzer frees, so the last frame's answer is its own; the ones passed over are acked with no
+// inferences and counted as skipped. The same frames on a "queue" route are all analysed.
+TEST(GrpcHardening, LatestOverloadPolicyAnalysesTheNewestFrameAndAcksTheSkippedOnesEmpty)
+{
+    TempDir plugins;
+    copy_plugins(plugins.path(), {"libprobe.so"});
+    TempDir config_dir;
+    const auto config = config_dir.path() / "config.json";
+    std::ofstream(config) << R"({"routes": [
+  {"analyzer": "probe", "parameters": {"mode": "slow"}, "extensionConfiguration": "fresh", "overload": "latest"},
+  {"analyzer": "probe", "parameters": {"mode": "slow"}, "extensionConfiguration": "every"}
+]})";
+    HostProcess host({"--config", config.string()}, plugins.path());
+    constexpr int frames = 10;
+    const auto run = [&](const std::string& configuration, std::vector<bool>& analysed) {
+        DescriptorSpec spec;
+        spec.extension_configuration = configuration;
+        StreamClient client(make_channel(host.grpc_port()));
+        MediaStreamMessage reply;
+        ASSERT_TRUE(client.send(descriptor_message(spec)) && client.read(reply));
+        std::thread writer([&] {
+            for (int i = 0; i < frames; ++i) {
+                client.send(embedded_sample(2 + static_cast<std::uint64_t>(i), 100 + static_cast<std::uint64_t>(i),
+                                            solid_raw_frame(64, 48, 64 * 3, {1, 2, 3})));
+            }
+            client.writes_done();
+        });
+        for (int i = 0; i < frames && client.read(reply); ++i) {
+            EXPECT_EQ(reply.ack_sequence_number(), 2 + static_cast<std::uint64_t>(i));
+            EXPECT_EQ(reply.media_sample().timestamp(), 100 + static_cast<std::uint64_t>(i));
+            analysed.push_back(reply.media_sample().inferences_size() == 1);
+        }
+        writer.join();
+        EXPECT_TRUE(client.drain_and_finish().ok());
+        ASSERT_EQ(analysed.size(), static_cast<std::size_t>(frames));
+    };
+    std::vector<bool> fresh;
+    run("fresh", fresh);
+    const auto analysed = std::count(fresh.begin(), fresh.end(), true);
+    EXPECT_TRUE(fresh.front() && fresh.back()) << "the first frame and the newest one are analysed";
+    EXPECT_LE(analysed, 6) << "waiting frames were passed over";
+    std::vector<bool> every;
+    run("every", every);
+    EXPECT_EQ(std::count(every.begin(), every.end(), true), frames);
+
+    // Counted: skipped frames under their route, and the route listing says its policy.
+    const auto scrape = http_request(host.http_port(), "GET", "/metrics").body;
+    double skipped = 0;
+    std::istringstream lines(scrape);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("ava_frames_total{") && line.find("outcome=\"skipped\"") != std::string::npos) {
+            skipped += std::stod(line.substr(line.rfind(' ') + 1));
+        }
+    }
+    EXPECT_EQ(skipped, static_cast<double>(frames - analysed)) << scrape;
+    const auto routes = http_request(host.http_port(), "GET", "/analyzers").body;
+    EXPECT_NE(routes.find(R"("overload":"latest")"), std::string::npos) << routes;
+    EXPECT_NE(routes.find(R"("overload":"queue")"), std::string::npos) << routes;
 }
 
 } // namespace

@@ -4,6 +4,7 @@
  *   all (default)  one inference of each kind: classification "<W>x<H>", entity, motion, event, text, other
  *   empty          no inference (HTTP 204)
  *   fail           process() fails with AVA_STATUS_INTERNAL (HTTP 500)
+ *   everythirdfails  the 3rd, 6th, ... frame of a stream fails like "fail"; the others get one classification
  *   slow           sleeps 300 ms, then one classification (for overload tests)
  *   reject         open_stream() refuses with AVA_STATUS_INVALID_ARGUMENT (HTTP 400)
  *   wild           emits values the schema cannot carry as-is (boxes out of range, blank subtype)
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED } probe_mode;
+typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED, MODE_THIRD_FAILS } probe_mode;
 
 #define PROBE_HUGE_BYTES (100u * 1024u * 1024u)
 
@@ -64,6 +65,7 @@ static ava_status probe_open(void* instance, const ava_stream_info* info, void**
               : has_mode(info->parameters_json, "badutf8") ? MODE_BADUTF8
               : has_mode(info->parameters_json, "huge") ? MODE_HUGE
               : has_mode(info->parameters_json, "hugeignored") ? MODE_HUGEIGNORED
+              : has_mode(info->parameters_json, "everythirdfails") ? MODE_THIRD_FAILS
                                                         : MODE_ALL;
     *session = s;
     return AVA_STATUS_OK;
@@ -91,6 +93,12 @@ static ava_status probe_process(void* session, const ava_frame* frame, const ava
     case MODE_FAIL:
         snprintf(error->message, sizeof error->message, "probe: failure requested (mode 'fail')");
         return AVA_STATUS_INTERNAL;
+    case MODE_THIRD_FAILS:
+        if (s->frames % 3 == 0) {
+            snprintf(error->message, sizeof error->message, "probe: failure requested (mode 'everythirdfails')");
+            return AVA_STATUS_INTERNAL;
+        }
+        return sink->classification(sink->context, NULL, size, 1.0f);
     case MODE_SLOW: {
         struct timespec pause = {0, 300 * 1000 * 1000};
         nanosleep(&pause, NULL);

@@ -199,6 +199,8 @@ TEST(CheckConfig, EveryErrorKindFailsWithFileAndPath)
         {R"({"http": {"port": 9000}, "grpc": {"port": 9000}})",
          "$.grpc.port: HTTP and gRPC cannot share port 9000 (expected a port other than $.http.port)"},
         {R"({"routes": [{"analyzer": "swap", "httpPath": "/admin/x"}]})", "$.routes[0].httpPath: expected a URL path outside /admin/"},
+        {R"({"routes": [{"analyzer": "swap", "httpPath": "/x", "overload": "drop"}]})",
+         "$.routes[0].overload: expected \"queue\" or \"latest\""},
     };
     for (const auto& [text, expected] : cases) {
         const auto [status, output] = check(text);
