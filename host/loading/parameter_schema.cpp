@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -249,10 +251,11 @@ std::string known_names(const rapidjson::Value& schema)
     return list.empty() ? "none" : list;
 }
 
-std::string name_of(const rapidjson::Pointer& pointer)
+// "a.b" for /a/b; the first `count` tokens only, when given.
+std::string name_of(const rapidjson::Pointer& pointer, std::size_t count = SIZE_MAX)
 {
     std::string name;
-    for (std::size_t i = 0; i < pointer.GetTokenCount(); ++i) {
+    for (std::size_t i = 0; i < std::min(count, pointer.GetTokenCount()); ++i) {
         name += (i == 0 ? "" : ".") + std::string(pointer.GetTokens()[i].name, pointer.GetTokens()[i].length);
     }
     return name;
@@ -331,6 +334,13 @@ std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
     const rapidjson::Value empty(rapidjson::kObjectType);
     const auto& schema = failed != nullptr ? *failed : empty;
     const std::string prefix = where.GetTokenCount() == 0 ? "" : "parameter '" + name_of(where) + "': ";
+    if (std::strcmp(keyword, "additionalProperties") == 0 && where.GetTokenCount() != 0) {
+        // RapidJSON points at the name it did not expect.
+        const auto tokens = where.GetTokenCount();
+        const auto& unknown = where.GetTokens()[tokens - 1];
+        return (tokens > 1 ? "parameter '" + name_of(where, tokens - 1) + "': " : std::string()) + "unknown parameter '" +
+               std::string(unknown.name, unknown.length) + "' (known: " + known_names(schema) + ")";
+    }
 
     if (value != nullptr && value->IsObject() &&
         (std::strcmp(keyword, "required") == 0 || std::strcmp(keyword, "additionalProperties") == 0)) {
