@@ -16,77 +16,55 @@ rapidjson::Document object_of(std::string_view json)
     return document;
 }
 
-// Looks `name` up for a getter; nullptr with `status` set when there is nothing to read.
-const rapidjson::Value* lookup(const ava_parameters* parameters, const char* name, const void* out,
-                               ava_parameter_status& status)
+// One getter: finds `name` (stream first), then `read` converts it into *out or says it is of another type.
+template <typename Out, typename Read>
+ava_parameter_status get(const ava_parameters* parameters, const char* name, Out* out, Read read)
 {
     if (parameters == nullptr || parameters->context == nullptr || name == nullptr || out == nullptr) {
-        status = AVA_PARAMETER_INVALID_ARGUMENT;
-        return nullptr;
+        return AVA_PARAMETER_INVALID_ARGUMENT;
     }
     const auto* value = static_cast<const ParameterValues*>(parameters->context)->find(name);
-    status = value != nullptr ? AVA_PARAMETER_OK : AVA_PARAMETER_NOT_FOUND;
-    return value;
+    if (value == nullptr) {
+        return AVA_PARAMETER_NOT_FOUND;
+    }
+    return read(*value, *out) ? AVA_PARAMETER_OK : AVA_PARAMETER_WRONG_TYPE;
 }
 
 ava_parameter_status get_number(const ava_parameters* parameters, const char* name, double* out)
 {
-    ava_parameter_status status{};
-    const auto* value = lookup(parameters, name, out, status);
-    if (value == nullptr) {
-        return status;
-    }
-    if (!value->IsNumber()) {
-        return AVA_PARAMETER_WRONG_TYPE;
-    }
-    *out = value->GetDouble();
-    return AVA_PARAMETER_OK;
+    return get(parameters, name, out, [](const rapidjson::Value& value, double& number) {
+        return value.IsNumber() && (number = value.GetDouble(), true);
+    });
 }
 
 ava_parameter_status get_integer(const ava_parameters* parameters, const char* name, std::int64_t* out)
 {
-    ava_parameter_status status{};
-    const auto* value = lookup(parameters, name, out, status);
-    if (value == nullptr) {
-        return status;
-    }
-    if (!value->IsInt64()) { // what JSON Schema's "integer" accepts here too: no fraction, no exponent
-        return AVA_PARAMETER_WRONG_TYPE;
-    }
-    *out = value->GetInt64();
-    return AVA_PARAMETER_OK;
+    // What JSON Schema's "integer" accepts here too: no fraction, no exponent.
+    return get(parameters, name, out, [](const rapidjson::Value& value, std::int64_t& integer) {
+        return value.IsInt64() && (integer = value.GetInt64(), true);
+    });
 }
 
 ava_parameter_status get_bool(const ava_parameters* parameters, const char* name, int* out)
 {
-    ava_parameter_status status{};
-    const auto* value = lookup(parameters, name, out, status);
-    if (value == nullptr) {
-        return status;
-    }
-    if (!value->IsBool()) {
-        return AVA_PARAMETER_WRONG_TYPE;
-    }
-    *out = value->GetBool() ? 1 : 0;
-    return AVA_PARAMETER_OK;
+    return get(parameters, name, out, [](const rapidjson::Value& value, int& flag) {
+        return value.IsBool() && (flag = value.GetBool() ? 1 : 0, true);
+    });
 }
 
 ava_parameter_status get_string(const ava_parameters* parameters, const char* name, const char** out,
                                 size_t* size)
 {
-    ava_parameter_status status{};
-    const auto* value = lookup(parameters, name, out, status);
-    if (value == nullptr) {
-        return status;
-    }
-    if (!value->IsString()) {
-        return AVA_PARAMETER_WRONG_TYPE;
-    }
-    *out = value->GetString();
-    if (size != nullptr) {
-        *size = value->GetStringLength();
-    }
-    return AVA_PARAMETER_OK;
+    return get(parameters, name, out, [size](const rapidjson::Value& value, const char*& text) {
+        if (!value.IsString()) {
+            return false;
+        }
+        text = value.GetString();
+        if (size != nullptr) {
+            *size = value.GetStringLength();
+        }
+        return true;
+    });
 }
 
 } // namespace
