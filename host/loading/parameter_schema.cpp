@@ -96,7 +96,8 @@ std::string pointer_text(const rapidjson::Pointer& pointer)
     return buffer.GetSize() == 0 ? "the top level" : buffer.GetString();
 }
 
-int depth_of(const rapidjson::Value& root)
+// How deep `root` nests, counting up to just past `limit` (iteratively: the text may be hostile).
+int depth_of(const rapidjson::Value& root, int limit)
 {
     int deepest = 0;
     std::vector<std::pair<const rapidjson::Value*, int>> pending{{&root, 1}};
@@ -104,7 +105,7 @@ int depth_of(const rapidjson::Value& root)
         const auto [value, depth] = pending.back();
         pending.pop_back();
         deepest = std::max(deepest, depth);
-        if (depth > max_schema_depth) {
+        if (depth > limit) {
             break;
         }
         if (value->IsObject()) {
@@ -295,7 +296,7 @@ std::shared_ptr<const ParameterSchema> ParameterSchema::compile(std::string_view
     std::shared_ptr<ParameterSchema> schema(new ParameterSchema()); // private constructor: make_shared cannot
     schema->text_ = std::string(text);
     schema->document_ = parse_object(text, "the schema");
-    if (depth_of(schema->document_) > max_schema_depth) {
+    if (depth_of(schema->document_, max_schema_depth) > max_schema_depth) {
         throw SchemaError("nests deeper than " + std::to_string(max_schema_depth) + " levels");
     }
     refuse_unsupported(schema->document_, "");
@@ -323,6 +324,10 @@ std::string ParameterSchema::violation(std::string_view parameters_json) const
 
 std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
 {
+    // Validation recurses as deep as the value nests: bound it first (a gRPC client writes these).
+    if (depth_of(parameters, max_parameters_depth) > max_parameters_depth) {
+        return "parameters nest deeper than " + std::to_string(max_parameters_depth) + " levels";
+    }
     rapidjson::SchemaValidator validator(compiled_->schema);
     if (parameters.Accept(validator)) {
         return "";

@@ -20,6 +20,7 @@ namespace ava::loading {
 
 inline constexpr std::size_t max_schema_bytes = 64 * 1024;
 inline constexpr int max_schema_depth = 32;
+inline constexpr int max_parameters_depth = 64; // a value checked against a schema
 
 // Why a schema text is not acceptable; what() says what is wrong, without naming the plugin.
 class SchemaError : public std::runtime_error {

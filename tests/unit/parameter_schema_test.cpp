@@ -68,6 +68,9 @@ TEST(ParameterSchema, SaysWhatIsWrongWithAValue)
     EXPECT_EQ(schema->violation(R"({"mode":"fast","treshold":1})"),
               "unknown parameter 'treshold' (known: threshold, mode, name, on)");
     EXPECT_EQ(schema->violation("[1]"), "parameters must be a JSON object");
+    // Validation recurses: a value nested without bound is refused before it.
+    const std::string deep = R"({"mode":"fast","x":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    EXPECT_EQ(schema->violation(deep), "parameters nest deeper than 64 levels");
 }
 
 TEST(ParameterValues, LayersStreamOverConfigurationWithTypedGetters)
