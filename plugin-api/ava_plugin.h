@@ -21,6 +21,7 @@
  *
  * Lifecycle
  *   create(config) -> instance         one per route (analyzer + configuration), may live long
+ *                                      (create_with_parameters instead, when declared: ABI 1.1)
  *   open_stream(instance, info) -> session   one per live pipeline stream (gRPC) or per HTTP request
  *   process(session, frame, sink)      once per frame, results via sink (one call per inference)
  *   close_stream(session); destroy(instance)
