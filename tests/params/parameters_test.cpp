@@ -183,6 +183,19 @@ TEST_P(Parameters, AnalyzersListsTheSchemasAndTheRefusalOfAnInvalidOne)
     EXPECT_EQ(post("/params_bad").status, 404);
 }
 
+TEST_P(Parameters, ReloadedConfigurationAgainstTheSchemaIsRefusedAndTheOldOneKeepsServing)
+{
+    std::ofstream(config_) << R"({"analyzers": {"params_probe": {"threshold": "high"}}})";
+    http_request(host_->http_port(), "POST", "/admin/reload"); // the file watcher may have been first: either says
+    ASSERT_TRUE(eventually([&] {
+        return has(http_request(host_->http_port(), "GET", "/analyzers").body,
+                   R"(analyzer 'params_probe': configuration: parameter 'threshold': must be a number between 0 and 255 (got \"high\"))");
+    })) << http_request(host_->http_port(), "GET", "/analyzers").body;
+    const auto reply = post("/params_probe");
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reported(reply.body)["threshold"], "100");
+}
+
 TEST_P(Parameters, AbiOnePointZeroPluginStillLoadsAndServes)
 {
     auto reply = post("/probe_v10");
