@@ -8,7 +8,11 @@
  *   - abi_major changes break the ABI: the host refuses a plugin whose abi_major differs from its own.
  *   - abi_minor changes only APPEND fields to the end of structs. Every struct that crosses the boundary
  *     starts with (or carries) struct_size, so each side reads only the fields the other one knows about.
- *     A plugin built against an older minor keeps loading on a newer host.
+ *     A plugin built against an older minor keeps loading on a newer host; a plugin built against a newer
+ *     minor loads on an older host too (same major), which then ignores the fields it does not know: a
+ *     plugin reads an appended field of a host struct only when AVA_HAS_FIELD says it is there.
+ *   - ABI 1.1 appended: the descriptor's configuration_schema, parameters_schema and
+ *     create_with_parameters; ava_stream_info's parameters (the typed getters, ava_parameters).
  *
  * Memory
  *   Neither side frees the other's memory. Strings and arrays passed in either direction are only valid for
@@ -17,6 +21,7 @@
  *
  * Lifecycle
  *   create(config) -> instance         one per route (analyzer + configuration), may live long
+ *                                      (create_with_parameters instead, when declared: ABI 1.1)
  *   open_stream(instance, info) -> session   one per live pipeline stream (gRPC) or per HTTP request
  *   process(session, frame, sink)      once per frame, results via sink (one call per inference)
  *   close_stream(session); destroy(instance)
@@ -32,7 +37,7 @@ extern "C" {
 #endif
 
 #define AVA_PLUGIN_ABI_MAJOR 1
-#define AVA_PLUGIN_ABI_MINOR 0
+#define AVA_PLUGIN_ABI_MINOR 1
 
 /* The one symbol the host looks up. */
 #define AVA_PLUGIN_ENTRY_NAME "ava_plugin_entry"
@@ -74,6 +79,38 @@ typedef enum ava_concurrency {
     AVA_CONCURRENCY_FULL = 2         /* process may run concurrently, even on one session */
 } ava_concurrency;
 
+/* Whether a struct received from the other side has `field`: its struct_size covers it. E.g.
+ * AVA_HAS_FIELD(info, ava_stream_info, parameters) before reading info->parameters (a 1.0 host has none). */
+#define AVA_HAS_FIELD(pointer, type, field) \
+    ((pointer)->struct_size >= offsetof(type, field) + sizeof(((const type*)0)->field))
+
+/* ABI 1.1. Typed getters over parameters the host has already checked against the plugin's schema, so a
+ * C plugin parses no JSON. Stream parameters are layered over the instance configuration: a name the stream
+ * sets wins over the configuration's. The object and every string it returns are valid only during the call
+ * that received it (create_with_parameters, open_stream): copy what you keep. */
+typedef enum ava_parameter_status {
+    AVA_PARAMETER_OK = 0,
+    AVA_PARAMETER_NOT_FOUND = 1,        /* neither the stream nor the configuration sets it: use your default */
+    AVA_PARAMETER_WRONG_TYPE = 2,       /* set, but not of the type asked for (*value is left unchanged) */
+    AVA_PARAMETER_INVALID_ARGUMENT = 3  /* a NULL argument */
+} ava_parameter_status;
+
+typedef struct ava_parameters ava_parameters;
+struct ava_parameters {
+    uint32_t struct_size;
+    const void* context; /* the host's */
+    /* Any JSON number. */
+    ava_parameter_status (*get_number)(const ava_parameters* parameters, const char* name, double* value);
+    /* A JSON number without fraction or exponent that fits int64_t (12, not 12.5 or 1e3). */
+    ava_parameter_status (*get_integer)(const ava_parameters* parameters, const char* name, int64_t* value);
+    /* true (1) or false (0). */
+    ava_parameter_status (*get_bool)(const ava_parameters* parameters, const char* name, int* value);
+    /* A JSON string: *value is NUL-terminated, *size its length in bytes (it may hold a NUL, JSON "\u0000").
+     * size may be NULL. */
+    ava_parameter_status (*get_string)(const ava_parameters* parameters, const char* name, const char** value,
+                                       size_t* size);
+};
+
 typedef struct ava_frame {
     uint32_t struct_size;    /* sizeof(ava_frame) as the host knows it */
     const uint8_t* data;     /* first byte of the top row; read-only; valid only during process() */
@@ -94,6 +131,9 @@ typedef struct ava_stream_info {
     ava_pixel_format pixel_format; /* expected pixel format, UNKNOWN when it may vary */
     uint32_t timescale;          /* timestamp units per second, 0 when unknown */
     const char* parameters_json; /* JSON object of per-stream parameters, never NULL ("{}" when none) */
+    /* ABI 1.1: the same parameters layered over the instance configuration, through typed getters. Never
+     * NULL from a 1.1 host; check AVA_HAS_FIELD(info, ava_stream_info, parameters) first (a 1.0 host). */
+    const ava_parameters* parameters;
 } ava_stream_info;
 
 typedef struct ava_box {
@@ -160,6 +200,19 @@ typedef struct ava_plugin_descriptor {
     ava_status (*open_stream)(void* instance, const ava_stream_info* info, void** session, ava_error* error);
     void (*close_stream)(void* session);
     ava_status (*process)(void* session, const ava_frame* frame, const ava_result_sink* sink, ava_error* error);
+
+    /* ABI 1.1 — optional (NULL: not declared); a 1.0 host ignores them.
+     * JSON Schema (draft-04, as a JSON text) of create()'s configuration object and of open_stream()'s
+     * parameters object. The host checks every configuration and every stream's parameters against them
+     * before calling the plugin (a failure never reaches it: HTTP 400 / gRPC INVALID_ARGUMENT, or the
+     * configuration is refused), shows them in GET /analyzers, and refuses a plugin whose schema is not a
+     * valid schema of an object (at most 64 KiB; no "$ref", "pattern" or "patternProperties"). */
+    const char* configuration_schema;
+    const char* parameters_schema;
+    /* Called instead of create() by a 1.1 host when not NULL: the same configuration, also through typed
+     * getters. create() stays required (a 1.0 host calls it). */
+    ava_status (*create_with_parameters)(const char* config_json, const ava_parameters* config, void** instance,
+                                         ava_error* error);
 } ava_plugin_descriptor;
 
 typedef const ava_plugin_descriptor* (*ava_plugin_entry_fn)(void);

@@ -144,9 +144,13 @@ struct Exports {
     }
 };
 
+// configuration_schema / parameters_schema (ABI 1.1): JSON Schema texts the host checks create()'s
+// configuration and open_stream()'s parameters against before calling the plugin; nullptr: none declared.
 template <typename Instance, typename Session>
 constexpr ava_plugin_descriptor make_descriptor(const char* name, const char* version, const char* description,
-                                                ava_concurrency concurrency) noexcept
+                                                ava_concurrency concurrency,
+                                                const char* configuration_schema = nullptr,
+                                                const char* parameters_schema = nullptr) noexcept
 {
     using E = Exports<Instance, Session>;
     return ava_plugin_descriptor{AVA_PLUGIN_ABI_MAJOR,
@@ -160,7 +164,10 @@ constexpr ava_plugin_descriptor make_descriptor(const char* name, const char* ve
                                  &E::destroy,
                                  &E::open_stream,
                                  &E::close_stream,
-                                 &E::process};
+                                 &E::process,
+                                 configuration_schema,
+                                 parameters_schema,
+                                 nullptr};
 }
 
 } // namespace ava::plugin

@@ -240,6 +240,17 @@ void write_optional(JsonWriter& w, const std::optional<std::string>& s)
     }
 }
 
+// A declared schema as the JSON object it is; null when the plugin declared none.
+void write_schema(JsonWriter& w, const char* key, const loading::ParameterSchema* schema)
+{
+    w.Key(key);
+    if (schema != nullptr) {
+        schema->document().Accept(w);
+    } else {
+        w.Null();
+    }
+}
+
 void write_value(JsonWriter& w, std::uint64_t n) { w.Uint64(n); }
 void write_value(JsonWriter& w, const std::string& s) { write_optional(w, s); }
 
@@ -581,6 +592,8 @@ Response RequestHandler::listing(const Request& request) const
         w.String(analyzer.draining ? "draining" : "active");
         w.Key("isolation");
         w.String(loading::to_string(analyzer.isolation));
+        write_schema(w, "configurationSchema", analyzer.configuration_schema.get());
+        write_schema(w, "parametersSchema", analyzer.parameters_schema.get());
         if (analyzer.isolation == loading::Isolation::process) {
             w.Key("worker");
             w.StartObject();

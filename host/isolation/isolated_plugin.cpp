@@ -57,8 +57,8 @@ public:
     }
     ~IsolatedAnalyzer() override;
 
-    std::unique_ptr<loading::AnalyzerSession> open_session(const loading::StreamInfo& info) override;
-    inferences::InferenceList process_once(const loading::StreamInfo& info, const frames::Frame& frame) override;
+    std::unique_ptr<loading::AnalyzerSession> open_checked(const loading::StreamInfo& info) override;
+    inferences::InferenceList process_once_checked(const loading::StreamInfo& info, const frames::Frame& frame) override;
 
     // This instance's id in `worker`, created there first if that worker does not have it yet.
     std::uint64_t remote_in(WorkerProcess& worker);
@@ -126,7 +126,7 @@ IsolatedAnalyzer::~IsolatedAnalyzer()
     }
 }
 
-std::unique_ptr<loading::AnalyzerSession> IsolatedAnalyzer::open_session(const loading::StreamInfo& info)
+std::unique_ptr<loading::AnalyzerSession> IsolatedAnalyzer::open_checked(const loading::StreamInfo& info)
 {
     auto session = std::make_unique<IsolatedSession>(std::static_pointer_cast<IsolatedAnalyzer>(shared_from_this()), info);
     const auto serial = serial_lock();
@@ -271,7 +271,8 @@ inferences::InferenceList IsolatedSession::process(const frames::Frame& frame)
     return answer_from(message, frame, owner_.name());
 }
 
-inferences::InferenceList IsolatedAnalyzer::process_once(const loading::StreamInfo& info, const frames::Frame& frame)
+inferences::InferenceList IsolatedAnalyzer::process_once_checked(const loading::StreamInfo& info,
+                                                                 const frames::Frame& frame)
 {
     // open_stream, process and close_stream in one round trip: what a one-frame HTTP request costs.
     const auto serial = serial_lock();
@@ -289,6 +290,13 @@ inferences::InferenceList IsolatedAnalyzer::process_once(const loading::StreamIn
         throw owner_.failure(e);
     }
     return answer_from(message, frame, name());
+}
+
+// A schema an isolated plugin declared: the worker checked it, but what a worker says is hostile input.
+std::shared_ptr<const loading::ParameterSchema> schema_of(const std::filesystem::path& file, const char* field,
+                                                          const std::optional<std::string>& text)
+{
+    return text ? loading::declared_schema(file.string(), field, std::string_view(*text)) : nullptr;
 }
 
 } // namespace
@@ -325,7 +333,9 @@ std::shared_ptr<IsolatedPlugin> IsolatedPlugin::load(const std::filesystem::path
                              hello.concurrency,
                              file,
                              hello.loaded_path,
-                             std::chrono::system_clock::now()};
+                             std::chrono::system_clock::now(),
+                             schema_of(file, "configuration_schema", hello.configuration_schema),
+                             schema_of(file, "parameters_schema", hello.parameters_schema)};
     return std::make_shared<IsolatedPlugin>(std::move(info), std::move(options), settings.analysis_timeout,
                                             std::move(first));
 }

@@ -119,6 +119,11 @@ WorkerHello read_hello(const Message& message)
     hello.abi_major = r.get<std::uint32_t>();
     hello.abi_minor = r.get<std::uint32_t>();
     hello.concurrency = static_cast<ava_concurrency>(r.get<std::int32_t>());
+    for (auto* schema : {&hello.configuration_schema, &hello.parameters_schema}) {
+        if (r.get_present()) {
+            *schema = std::string(r.get_string());
+        }
+    }
     return hello;
 }
 

@@ -65,6 +65,8 @@ struct WorkerHello {
     std::string name, version, description, loaded_path;
     std::uint32_t abi_major = 0, abi_minor = 0;
     ava_concurrency concurrency = AVA_CONCURRENCY_SERIAL;
+    // ABI 1.1 schemas the plugin declared, as texts (nullopt: none); compiled again by the host.
+    std::optional<std::string> configuration_schema, parameters_schema;
 };
 
 class WorkerProcess {

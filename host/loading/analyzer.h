@@ -59,11 +59,9 @@ class AnalyzerSession;
 
 class Analyzer : public std::enable_shared_from_this<Analyzer> {
 public:
-    // Creates a plugin instance with its configuration (a JSON object). Throws AnalyzerError.
-    static std::shared_ptr<Analyzer> create(const std::shared_ptr<LoadedPlugin>& plugin, std::string config_json)
-    {
-        return plugin->create_analyzer(std::move(config_json));
-    }
+    // Creates a plugin instance with its configuration (a JSON object), checked first against the plugin's
+    // configuration schema. Throws AnalyzerError.
+    static std::shared_ptr<Analyzer> create(const std::shared_ptr<LoadedPlugin>& plugin, std::string config_json);
 
     Analyzer(std::shared_ptr<LoadedPlugin> plugin, std::string config_json)
         : plugin_(std::move(plugin)), name_(plugin_->name()), config_json_(std::move(config_json))
@@ -73,10 +71,12 @@ public:
     Analyzer& operator=(const Analyzer&) = delete;
     virtual ~Analyzer() = default;
 
+    // Both check info.parameters_json against the plugin's parameters schema before the plugin sees it: a
+    // bad value is AnalyzerError(AVA_STATUS_INVALID_ARGUMENT), the same message for every analyzer.
     // Throws AnalyzerError (e.g. a bad parameter).
-    virtual std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info) = 0;
+    std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info);
     // A session for one frame (an HTTP request without a stream): open, process, close. Throws AnalyzerError.
-    virtual inferences::InferenceList process_once(const StreamInfo& info, const frames::Frame& frame);
+    inferences::InferenceList process_once(const StreamInfo& info, const frames::Frame& frame);
 
     const LoadedPlugin& plugin() const noexcept { return *plugin_; }
     // For another instance of the same loaded plugin (a new configuration), without loading it again.
@@ -90,6 +90,11 @@ public:
         return plugin_->concurrency() == AVA_CONCURRENCY_SERIAL ? std::unique_lock(serial_mutex_)
                                                                 : std::unique_lock<std::mutex>();
     }
+
+protected:
+    // Where the plugin runs decides how these reach it; the parameters are checked already.
+    virtual std::unique_ptr<AnalyzerSession> open_checked(const StreamInfo& info) = 0;
+    virtual inferences::InferenceList process_once_checked(const StreamInfo& info, const frames::Frame& frame);
 
 private:
     std::shared_ptr<LoadedPlugin> plugin_; // first member: destroyed last, after the instance

@@ -1,5 +1,7 @@
 #include "in_process_plugin.h"
 
+#include "plugin_calls.h"
+
 #include "inferences/inference_collector.h"
 
 namespace ava::loading {
@@ -13,7 +15,7 @@ public:
     }
     ~InProcessAnalyzer() override { descriptor_.destroy(instance_); }
 
-    std::unique_ptr<AnalyzerSession> open_session(const StreamInfo& info) override;
+    std::unique_ptr<AnalyzerSession> open_checked(const StreamInfo& info) override;
 
     const ava_plugin_descriptor& descriptor_;
     void* instance_;
@@ -50,39 +52,28 @@ private:
     void* session_;
 };
 
-std::unique_ptr<AnalyzerSession> InProcessAnalyzer::open_session(const StreamInfo& info)
+std::unique_ptr<AnalyzerSession> InProcessAnalyzer::open_checked(const StreamInfo& info)
 {
-    ava_stream_info abi{};
-    abi.struct_size = sizeof abi;
-    abi.pipeline_name = info.pipeline_name.c_str();
-    abi.node_name = info.node_name.c_str();
-    abi.route = info.route.c_str();
-    abi.width = info.width;
-    abi.height = info.height;
-    abi.pixel_format = info.pixel_format;
-    abi.timescale = info.timescale;
-    abi.parameters_json = info.parameters_json.c_str();
-    ava_error error{};
-    void* session = nullptr;
-    ava_status status;
+    PluginCall opened;
     {
         const auto serial = serial_lock();
-        status = descriptor_.open_stream(instance_, &abi, &session, &error);
+        opened = call_open_stream(descriptor_, instance_, config_json(), info);
     }
-    if (status != AVA_STATUS_OK || session == nullptr) {
-        throw AnalyzerError(status != AVA_STATUS_OK ? status : AVA_STATUS_INTERNAL,
-                            name() + ": " + message_of(error, "open_stream returned no session"));
+    if (opened.handle == nullptr) {
+        throw AnalyzerError(static_cast<ava_status>(opened.status), name() + ": " + opened.message);
     }
-    return std::make_unique<InProcessSession>(std::static_pointer_cast<InProcessAnalyzer>(shared_from_this()), session);
+    return std::make_unique<InProcessSession>(std::static_pointer_cast<InProcessAnalyzer>(shared_from_this()),
+                                              opened.handle);
 }
 
 } // namespace
 
 PluginInfo info_of(const PluginLibrary& library)
 {
-    return PluginInfo{library.name(),        library.version(), library.description(),
+    return PluginInfo{library.name(),        library.version(),     library.description(),
                       library.abi_version(), library.descriptor().concurrency,
-                      library.source(),      library.loaded_path(), library.load_time()};
+                      library.source(),      library.loaded_path(), library.load_time(),
+                      library.configuration_schema(), library.parameters_schema()};
 }
 
 InProcessPlugin::InProcessPlugin(std::shared_ptr<PluginLibrary> library)
@@ -92,15 +83,11 @@ InProcessPlugin::InProcessPlugin(std::shared_ptr<PluginLibrary> library)
 
 std::shared_ptr<Analyzer> InProcessPlugin::create_analyzer(std::string config_json)
 {
-    ava_error error{};
-    void* instance = nullptr;
-    const auto& d = descriptor();
-    const ava_status status = d.create(config_json.c_str(), &instance, &error);
-    if (status != AVA_STATUS_OK || instance == nullptr) {
-        throw AnalyzerError(status != AVA_STATUS_OK ? status : AVA_STATUS_INTERNAL,
-                            name() + ": create failed: " + message_of(error, "no instance returned"));
+    const auto created = call_create(descriptor(), config_json);
+    if (created.handle == nullptr) {
+        throw AnalyzerError(static_cast<ava_status>(created.status), name() + ": create failed: " + created.message);
     }
-    return std::make_shared<InProcessAnalyzer>(shared_from_this(), std::move(config_json), instance);
+    return std::make_shared<InProcessAnalyzer>(shared_from_this(), std::move(config_json), created.handle);
 }
 
 } // namespace ava::loading

@@ -3,6 +3,8 @@
 // code: in the host itself (InProcessPlugin, isolation "none") or in an analyzer worker process
 // (isolation::IsolatedPlugin, the default). It makes analyzer instances (Analyzer) of itself.
 
+#include "parameter_schema.h"
+
 #include <ava_plugin.h>
 
 #include <chrono>
@@ -28,6 +30,9 @@ struct PluginInfo {
     std::filesystem::path source;      // the file in the plugins folder
     std::filesystem::path loaded_path; // the private shadow copy that was dlopened
     std::chrono::system_clock::time_point load_time;
+    // ABI 1.1: what the plugin declared (nullptr: nothing), compiled when it loaded.
+    std::shared_ptr<const ParameterSchema> configuration_schema;
+    std::shared_ptr<const ParameterSchema> parameters_schema;
 };
 
 // How an isolated plugin is doing, for /analyzers, readiness and the router.

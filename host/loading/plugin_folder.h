@@ -49,6 +49,8 @@ struct AnalyzerState {
     bool draining = false; // replaced or removed: finishing its open streams, then unloaded
     Isolation isolation = Isolation::none;
     PluginHealth health;
+    std::shared_ptr<const ParameterSchema> configuration_schema; // ABI 1.1, nullptr: none declared
+    std::shared_ptr<const ParameterSchema> parameters_schema;
 };
 
 struct PluginCounters {

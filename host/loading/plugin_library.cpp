@@ -79,7 +79,29 @@ std::string checked_string(const char* value, const char* field, const std::file
     return value;
 }
 
+template <typename Compile>
+std::shared_ptr<const ParameterSchema> refused_unless_valid(const std::string& where, const char* field,
+                                                            Compile compile)
+{
+    try {
+        return compile();
+    } catch (const SchemaError& e) {
+        throw PluginLoadError(where + ": refused: descriptor field '" + field + "': the schema " + e.what());
+    }
+}
+
 } // namespace
+
+std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where, const char* field, const char* text)
+{
+    return refused_unless_valid(where, field, [&] { return ParameterSchema::compile_declared(text); });
+}
+
+std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where, const char* field,
+                                                       std::string_view text)
+{
+    return refused_unless_valid(where, field, [&] { return ParameterSchema::compile(text); });
+}
 
 PluginLibrary::PluginLibrary(Key /*unused*/, std::filesystem::path source, std::filesystem::path shadow)
     : source_(std::move(source)), shadow_(std::move(shadow)), load_time_(std::chrono::system_clock::now())
@@ -158,6 +180,13 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     if (descriptor->concurrency < AVA_CONCURRENCY_SERIAL || descriptor->concurrency > AVA_CONCURRENCY_FULL) {
         throw PluginLoadError(where + ": refused: unknown concurrency value " +
                               std::to_string(static_cast<int>(descriptor->concurrency)));
+    }
+    // ABI 1.1 fields, read only when the plugin's descriptor has them.
+    if (AVA_HAS_FIELD(descriptor, ava_plugin_descriptor, configuration_schema)) {
+        plugin->configuration_schema_ = declared_schema(where, "configuration_schema", descriptor->configuration_schema);
+    }
+    if (AVA_HAS_FIELD(descriptor, ava_plugin_descriptor, parameters_schema)) {
+        plugin->parameters_schema_ = declared_schema(where, "parameters_schema", descriptor->parameters_schema);
     }
     plugin->descriptor_ = descriptor;
     return plugin;

@@ -2,6 +2,8 @@
 // PluginLibrary: one loaded plugin .so, its ABI checked, kept alive by shared_ptr for as long as any
 // analyzer instance or session made from it exists (hot reload unloads a version only when unused).
 
+#include "parameter_schema.h"
+
 #include <ava_plugin.h>
 
 #include <boost/dll/shared_library.hpp>
@@ -43,6 +45,9 @@ public:
     const std::filesystem::path& source() const noexcept { return source_; }
     const std::filesystem::path& loaded_path() const noexcept { return shadow_; }
     std::chrono::system_clock::time_point load_time() const noexcept { return load_time_; }
+    // ABI 1.1's declared schemas, compiled at load (nullptr: none declared, or a 1.0 plugin).
+    const std::shared_ptr<const ParameterSchema>& configuration_schema() const noexcept { return configuration_schema_; }
+    const std::shared_ptr<const ParameterSchema>& parameters_schema() const noexcept { return parameters_schema_; }
 
     PluginLibrary(Key, std::filesystem::path source, std::filesystem::path shadow);
 
@@ -53,6 +58,14 @@ private:
     boost::dll::shared_library library_;
     const ava_plugin_descriptor* descriptor_ = nullptr;
     std::chrono::system_clock::time_point load_time_;
+    std::shared_ptr<const ParameterSchema> configuration_schema_;
+    std::shared_ptr<const ParameterSchema> parameters_schema_;
 };
+
+// A schema declared by a plugin, compiled; a bad one refuses the plugin (PluginLoadError naming `where` and
+// which schema). Shared by the in-process loader and the host's reading of an isolated worker's hello.
+std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where, const char* field, const char* text);
+std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where, const char* field,
+                                                       std::string_view text);
 
 } // namespace ava::loading

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 namespace ava::routing {
 namespace {
@@ -110,16 +111,27 @@ std::string percent_decode(std::string_view in)
     return out;
 }
 
+// Whether all of `value` reads as a T.
+template <typename T>
+bool reads_as(const std::string& value, T& out)
+{
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    return !value.empty() && ec == std::errc() && end == value.data() + value.size();
+}
+
 // Query values that read fully as numbers or booleans become JSON numbers/booleans, so plugins check
-// types once whatever the transport.
+// types once whatever the transport. "12" is the JSON integer 12 (a schema's "integer" takes it), "12.5"
+// and "1e3" are doubles.
 void add_typed(rapidjson::Document& doc, const std::string& key, const std::string& value)
 {
     auto& a = doc.GetAllocator();
     rapidjson::Value name(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), a);
     doc.RemoveMember(name);
+    std::int64_t integer = 0;
     double number = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (!value.empty() && ec == std::errc() && end == value.data() + value.size()) {
+    if (reads_as(value, integer)) {
+        doc.AddMember(name, rapidjson::Value(integer), a);
+    } else if (reads_as(value, number)) {
         doc.AddMember(name, rapidjson::Value(number), a);
     } else if (value == "true" || value == "false") {
         doc.AddMember(name, rapidjson::Value(value == "true"), a);

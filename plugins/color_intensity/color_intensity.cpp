@@ -57,9 +57,15 @@ private:
     ava::plugin::Parameters config_;
 };
 
+// ABI 1.1: what the configuration and each stream may set (the stream's values layer over the
+// configuration's, so both take the same names); the host checks them before calling this plugin.
+constexpr const char* parameters_schema = R"json({"type": "object", "additionalProperties": false, "properties":
+{"threshold": {"type": "number", "minimum": 0, "maximum": 255,
+                   "description": "mean gray level from which a frame is light (default 127)"}}})json";
+
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "color_intensity", "1.0.0", "Grayscale colour intensity: classifies a frame as dark or light",
-    AVA_CONCURRENCY_FULL);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
 
 } // namespace
 

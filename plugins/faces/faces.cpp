@@ -479,9 +479,18 @@ private:
     std::map<std::string, std::shared_ptr<const Model>> models_;
 };
 
+// ABI 1.1: what the configuration and each stream may set (the stream's values layer over the
+// configuration's, so both take the same names); the host checks them before calling this plugin.
+constexpr const char* parameters_schema = R"json({"type": "object", "additionalProperties": false, "properties":
+{"model": {"enum": ["blazeface", "haar"], "description": "detector (default blazeface)"},
+ "threshold": {"type": "number", "minimum": 0, "maximum": 1, "description": "blazeface: minimum score (default 0.6)"},
+ "nms_threshold": {"type": "number", "minimum": 0, "maximum": 1, "description": "blazeface: box overlap merged (default 0.3)"},
+ "min_neighbors": {"type": "integer", "minimum": 1, "maximum": 50, "description": "haar: hits a face needs (default 5)"},
+ "model_path": {"type": "string", "description": "another model file than the bundled one"}}})json";
+
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "faces", "1.0.0", "Face detection: MediaPipe BlazeFace (cv::dnn) or a Haar cascade; entities tagged 'face'",
-    AVA_CONCURRENCY_FULL);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
 
 } // namespace
 

@@ -139,9 +139,20 @@ private:
     ava::plugin::Parameters config_;
 };
 
+// ABI 1.1: what the configuration and each stream may set (the stream's values layer over the
+// configuration's, so both take the same names); the host checks them before calling this plugin.
+constexpr const char* parameters_schema = R"json({"type": "object", "additionalProperties": false, "properties":
+{"method": {"enum": ["mog2", "knn"], "description": "background subtractor (default mog2)"},
+ "history": {"type": "integer", "minimum": 2, "maximum": 10000, "description": "frames the background learns from"},
+ "threshold": {"type": "number", "minimum": 1, "maximum": 10000, "description": "pixel distance that is motion"},
+ "detect_shadows": {"type": "boolean"},
+ "min_area": {"type": "number", "minimum": 0, "maximum": 1, "description": "smallest box, as a fraction of the frame"},
+ "warmup_frames": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "frames reported as still first"},
+ "max_width": {"type": "integer", "minimum": 0, "maximum": 8192, "description": "downscale wider frames; 0 or at least 32"}}})json";
+
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "motion", "1.0.0", "Motion detection per stream (MOG2/KNN background subtraction); motion boxes",
-    AVA_CONCURRENCY_PER_SESSION);
+    AVA_CONCURRENCY_PER_SESSION, parameters_schema, parameters_schema);
 
 } // namespace
 

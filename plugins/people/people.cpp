@@ -126,9 +126,18 @@ private:
     std::shared_ptr<Detectors> detectors_;
 };
 
+// ABI 1.1: what the configuration and each stream may set (the stream's values layer over the
+// configuration's, so both take the same names); the host checks them before calling this plugin.
+constexpr const char* parameters_schema = R"json({"type": "object", "additionalProperties": false, "properties":
+{"scale": {"type": "number", "minimum": 1.01, "maximum": 2, "description": "pyramid scale step"},
+ "win_stride": {"enum": [8, 16, 24, 32], "description": "window step in pixels"},
+ "hit_threshold": {"type": "number", "minimum": -2, "maximum": 5},
+ "nms_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+ "max_width": {"type": "integer", "minimum": 0, "maximum": 8192, "description": "downscale wider frames; 0 or at least 64"}}})json";
+
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "people", "1.0.0", "Pedestrian detection (OpenCV HOG people detector); entities tagged 'person'",
-    AVA_CONCURRENCY_FULL);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
 
 } // namespace
 

@@ -207,9 +207,20 @@ private:
     std::shared_ptr<Brisques> brisques_;
 };
 
+// ABI 1.1: what the configuration and each stream may set (the stream's values layer over the
+// configuration's, so both take the same names); the host checks them before calling this plugin.
+constexpr const char* parameters_schema = R"json({"type": "object", "additionalProperties": false, "properties":
+{"blur_threshold": {"type": "number", "minimum": 0, "maximum": 100000},
+ "dark_mean": {"type": "number", "minimum": 0, "maximum": 255, "description": "below 'bright_mean'"},
+ "bright_mean": {"type": "number", "minimum": 0, "maximum": 255},
+ "clip_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+ "brisque": {"type": "boolean"},
+ "brisque_threshold": {"type": "number", "minimum": 0, "maximum": 150},
+ "max_width": {"type": "integer", "minimum": 0, "maximum": 8192, "description": "downscale wider frames; 0 or at least 64"}}})json";
+
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "quality", "1.0.0", "Camera health: sharpness, exposure and BRISQUE quality classifications",
-    AVA_CONCURRENCY_FULL);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
 
 } // namespace
 

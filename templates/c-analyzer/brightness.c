@@ -5,6 +5,11 @@
  * how sure it is. It keeps no state between frames, so it declares AVA_CONCURRENCY_FULL: the host may call
  * process() from several threads at once, even on one session.
  *
+ * Parameter "threshold" (mean luma from which a frame is bright, 0..255, default 128), in the route's
+ * configuration or per stream (HTTP query: /brightness?threshold=100). The plugin declares it in a JSON Schema
+ * (ABI 1.1): the host refuses a bad value before calling the plugin, so the code below only reads values,
+ * through the host's typed getters (ava_parameters), and parses no JSON.
+ *
  * Rename: change ANALYZER_NAME (it is also the HTTP path, /brightness) and the target in CMakeLists.txt.
  */
 #include <ava_plugin.h>
@@ -17,28 +22,59 @@
 #define ANALYZER_VERSION "1.0.0"
 #define GRID 16 /* samples per row and column: enough for a mean, cheap at any frame size */
 
-/* The instance: what create() read from its configuration. This analyzer has none, but keeps the shape. */
+#define DEFAULT_THRESHOLD 128.0
+
+/* What the host checks every configuration and every stream's parameters against (JSON Schema draft-04). */
+static const char parameters_schema[] =
+    "{\"type\": \"object\", \"additionalProperties\": false, \"properties\": {"
+    "\"threshold\": {\"type\": \"number\", \"minimum\": 0, \"maximum\": 255,"
+    " \"description\": \"mean luma from which a frame is bright (default 128)\"}}}";
+
+/* The instance: what create() read from its configuration. */
 typedef struct instance {
-    int threshold; /* mean luma at or above which a frame is "bright" */
+    double threshold; /* mean luma at or above which a frame is "bright" */
 } instance;
 
-/* One stream. Nothing per stream here; a stateful analyzer (motion) keeps its previous frame in it. */
+/* One stream: its threshold (the stream's own, else the configuration's). A stateful analyzer (motion)
+ * would also keep its previous frame here. */
 typedef struct session {
-    const instance* owner;
+    double threshold;
 } session;
 
-static ava_status create(const char* config_json, void** out, ava_error* error)
+/* The value of `name`, or `fallback` when it is not set. The host checked it against the schema, so a wrong
+ * type cannot occur; the fallback covers it anyway. */
+static double number_or(const ava_parameters* parameters, const char* name, double fallback)
 {
-    instance* self;
-    (void)config_json; /* "{}" unless the route configures something; this analyzer takes no configuration */
-    self = (instance*)calloc(1, sizeof *self);
+    double value = fallback;
+    return parameters != NULL && parameters->get_number(parameters, name, &value) == AVA_PARAMETER_OK ? value
+                                                                                                   : fallback;
+}
+
+static ava_status create_instance(const ava_parameters* config, void** out, ava_error* error)
+{
+    instance* self = (instance*)calloc(1, sizeof *self);
     if (self == NULL) {
         snprintf(error->message, sizeof error->message, "out of memory");
         return AVA_STATUS_OUT_OF_MEMORY;
     }
-    self->threshold = 128;
+    self->threshold = number_or(config, "threshold", DEFAULT_THRESHOLD);
     *out = self;
     return AVA_STATUS_OK;
+}
+
+/* What a host of ABI 1.1 or later calls: the configuration through typed getters. */
+static ava_status create_with_parameters(const char* config_json, const ava_parameters* config, void** out,
+                                         ava_error* error)
+{
+    (void)config_json; /* the same values, as JSON */
+    return create_instance(config, out, error);
+}
+
+/* What an ABI 1.0 host calls (it has no getters): the defaults. */
+static ava_status create(const char* config_json, void** out, ava_error* error)
+{
+    (void)config_json;
+    return create_instance(NULL, out, error);
 }
 
 static void destroy(void* self) { free(self); }
@@ -56,7 +92,10 @@ static ava_status open_stream(void* owner, const ava_stream_info* info, void** o
         snprintf(error->message, sizeof error->message, "out of memory");
         return AVA_STATUS_OUT_OF_MEMORY;
     }
-    self->owner = (const instance*)owner;
+    /* The stream's parameters layered over the configuration; a 1.0 host passes no getters. */
+    self->threshold = AVA_HAS_FIELD(info, ava_stream_info, parameters)
+                          ? number_or(info->parameters, "threshold", ((const instance*)owner)->threshold)
+                          : ((const instance*)owner)->threshold;
     *out = self;
     return AVA_STATUS_OK;
 }
@@ -86,10 +125,14 @@ static ava_status process(void* opaque, const ava_frame* frame, const ava_result
         }
     }
     mean = (double)sum / count;
-    bright = mean >= self->owner->threshold;
-    /* How far from the threshold, scaled to 0.5..1: at the threshold it could go either way. */
-    confidence = 0.5 + 0.5 * (bright ? (mean - self->owner->threshold) / (255.0 - self->owner->threshold)
-                                      : (self->owner->threshold - mean) / self->owner->threshold);
+    bright = mean >= self->threshold;
+    /* How far from the threshold, scaled to 0.5..1: at the threshold it could go either way (and at the
+     * ends of the range, where the distance to it is 0, the answer is certain). */
+    if (bright) {
+        confidence = self->threshold >= 255.0 ? 1.0 : 0.5 + 0.5 * (mean - self->threshold) / (255.0 - self->threshold);
+    } else {
+        confidence = self->threshold <= 0.0 ? 1.0 : 0.5 + 0.5 * (self->threshold - mean) / self->threshold;
+    }
     {
         ava_inference_meta meta = {0};
         meta.struct_size = sizeof meta;
@@ -104,6 +147,8 @@ static const ava_plugin_descriptor descriptor = {
     ANALYZER_NAME, ANALYZER_VERSION, "Classifies frames as bright or dark (template C analyzer)",
     AVA_CONCURRENCY_FULL,
     create, destroy, open_stream, close_stream, process,
+    /* ABI 1.1: the configuration and the stream parameters take the same names (streams layer over it). */
+    parameters_schema, parameters_schema, create_with_parameters
 };
 
 AVA_PLUGIN_DEFINE_ENTRY(&descriptor)

@@ -109,8 +109,18 @@ private:
     ava::plugin::Parameters config_;
 };
 
+// ABI 1.1: what the configuration and a stream may set, in JSON Schema. The host refuses a bad value with
+// its own message before calling the plugin (the checks above stay for hosts of ABI 1.0) and shows both in
+// GET /analyzers. "grid" is the operator's: only the configuration takes it.
+constexpr const char* configuration_schema = R"json({"type": "object", "additionalProperties": false, "properties": {
+    "threshold": {"type": "number", "minimum": 0, "maximum": 255, "description": "luma of a bright spot (default 200)"},
+    "grid": {"type": "integer", "minimum": 2, "maximum": 64, "description": "cells a side (default 8)"}}})json";
+constexpr const char* parameters_schema = R"json({"type": "object", "additionalProperties": false, "properties": {
+    "threshold": {"type": "number", "minimum": 0, "maximum": 255, "description": "luma of a bright spot (default 200)"}}})json";
+
 const ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
-    "bright_spot", "1.0.0", "Finds the brightest region of a frame (template C++ analyzer)", AVA_CONCURRENCY_FULL);
+    "bright_spot", "1.0.0", "Finds the brightest region of a frame (template C++ analyzer)", AVA_CONCURRENCY_FULL,
+    configuration_schema, parameters_schema);
 
 } // namespace
 

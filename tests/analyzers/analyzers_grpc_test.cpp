@@ -139,7 +139,7 @@ TEST_F(AnalyzersOverGrpc, BadParameterRefusesTheStreamClearly)
         MediaStreamClient client(options(R"({"analyzer":"motion","parameters":{"method":"magic"}})"), nullptr);
         FAIL() << "the stream was accepted";
     } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("'method' must be one of: mog2, knn"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(R"(analyzer 'motion': parameter 'method': must be one of "mog2", "knn" (got "magic"))"), std::string::npos) << e.what();
     }
 }
 

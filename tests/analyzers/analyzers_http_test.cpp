@@ -235,12 +235,13 @@ TEST_F(AnalyzersOverHttp, MotionWorksOverHttpWhenRequestsNameTheirStream)
 TEST_F(AnalyzersOverHttp, BadParametersAreClearBadRequests)
 {
     const cv::Mat frame(120, 160, CV_8UC3, cv::Scalar(10, 20, 30));
-    expect_bad_request(post("/faces?model=yolo", frame), "'model' must be one of: blazeface, haar");
-    expect_bad_request(post("/faces?threshold=2", frame), "'threshold' must be a number from 0 to 1");
+    expect_bad_request(post("/faces?model=yolo", frame),
+                       R"(analyzer 'faces': parameter 'model': must be one of \"blazeface\", \"haar\" (got \"yolo\"))");
+    expect_bad_request(post("/faces?threshold=2", frame), "parameter 'threshold': must be a number between 0 and 1 (got 2)");
     expect_bad_request(post("/faces?model_path=/etc/passwd", frame), "only be set in the analyzer's configuration");
-    expect_bad_request(post("/people?win_stride=12", frame), "'win_stride' must be 8, 16, 24 or 32");
-    expect_bad_request(post("/motion?method=magic", frame), "'method' must be one of: mog2, knn");
-    expect_bad_request(post("/quality?brisque=maybe", frame), "'brisque' must be true or false");
+    expect_bad_request(post("/people?win_stride=12", frame), "parameter 'win_stride': must be one of 8, 16, 24, 32 (got 12)");
+    expect_bad_request(post("/motion?method=magic", frame), R"(parameter 'method': must be one of \"mog2\", \"knn\")");
+    expect_bad_request(post("/quality?brisque=maybe", frame), "parameter 'brisque': must be true or false");
     expect_bad_request(post("/quality?blur_treshold=3", frame), "unknown parameter 'blur_treshold'");
 }
 

@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <numeric>
 #include <cstring>
 #include <filesystem>
@@ -133,10 +135,14 @@ Instance::Instance(const Plugin& plugin, const std::string& config_json) : d_(pl
 
 Instance::~Instance() { d_.destroy(instance_); }
 
+// The harness passes what an ABI 1.0 host does: parameters as JSON only, no typed getters (the bundled
+// plugins read the JSON; the getters are tested through the host, in tests/params).
+constexpr std::uint32_t stream_info_size = offsetof(ava_stream_info, parameters);
+
 std::unique_ptr<Session> Instance::open(const std::string& parameters_json, uint32_t width, uint32_t height)
 {
-    const ava_stream_info info{sizeof(ava_stream_info), "test-pipeline", "test-node", "/test", width, height,
-                               AVA_PIXEL_FORMAT_UNKNOWN, 90000, parameters_json.c_str()};
+    const ava_stream_info info{stream_info_size, "test-pipeline", "test-node", "/test", width, height,
+                               AVA_PIXEL_FORMAT_UNKNOWN, 90000, parameters_json.c_str(), nullptr};
     ava_error error{};
     void* session = nullptr;
     if (const ava_status s = d_.open_stream(instance_, &info, &session, &error); s != AVA_STATUS_OK) {
@@ -147,8 +153,8 @@ std::unique_ptr<Session> Instance::open(const std::string& parameters_json, uint
 
 Status Instance::try_open(const std::string& parameters_json)
 {
-    const ava_stream_info info{sizeof(ava_stream_info), "", "", "/test", 0, 0, AVA_PIXEL_FORMAT_UNKNOWN, 0,
-                               parameters_json.c_str()};
+    const ava_stream_info info{stream_info_size, "", "", "/test", 0, 0, AVA_PIXEL_FORMAT_UNKNOWN, 0,
+                               parameters_json.c_str(), nullptr};
     ava_error error{};
     void* session = nullptr;
     Status status{d_.open_stream(instance_, &info, &session, &error), error.message};

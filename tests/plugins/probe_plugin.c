@@ -167,7 +167,11 @@ static const ava_plugin_descriptor probe_descriptor = {
     AVA_PLUGIN_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor),
     PROBE_NAME, PROBE_VERSION, "Test analyzer in plain C: every inference kind and failure path",
     AVA_CONCURRENCY_PER_SESSION,
-    probe_create, probe_destroy, probe_open, probe_close, probe_process};
+    probe_create, probe_destroy, probe_open, probe_close, probe_process,
+#if AVA_PLUGIN_ABI_MINOR >= 1 /* built against tests/plugins/abi-1.0 too, as a real 1.0 plugin */
+    NULL, NULL, NULL
+#endif
+};
 
 #ifndef PROBE_ABI_MAJOR_OVERRIDE
 AVA_PLUGIN_DEFINE_ENTRY(&probe_descriptor)

@@ -128,6 +128,6 @@ static const ava_plugin_descriptor swap_descriptor = {
     SWAP_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor),
     "swap", SWAP_VERSION, "Test analyzer for hot reload: says which version answered",
     AVA_CONCURRENCY_FULL,
-    swap_create, swap_destroy, swap_open, swap_close, swap_process};
+    swap_create, swap_destroy, swap_open, swap_close, swap_process, NULL, NULL, NULL};
 
 AVA_PLUGIN_DEFINE_ENTRY(&swap_descriptor)

@@ -157,6 +157,43 @@ TEST(PluginCheck, RefusedPluginAndUsageErrors)
     EXPECT_EQ(check(test_plugin("ok") + " --config '[1]'").status, 2);
 }
 
+TEST(PluginCheck, ShowsDeclaredSchemasAndChecksConfigAndParamsAgainstThem)
+{
+    const auto plugin = quoted((test_plugins_dir() / "libparams_probe.so").string());
+    auto run = check(plugin + " --frames 10 --config '{\"label\":\"x\"}' --params '{\"threshold\":12}'");
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_TRUE(has(run.output, "ABI          1.1")) << run.output;
+    EXPECT_TRUE(has(run.output, "parameters   {\"type\":\"object\",\"properties\":{\"threshold\"")) << run.output;
+    EXPECT_TRUE(has(run.output, "configuration {\"type\":\"object\"")) << run.output;
+
+    run = check(plugin + " --frames 10 --json");
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_TRUE(has(run.output, "\"parametersSchema\": {")) << run.output;
+    EXPECT_TRUE(has(run.output, "\"configurationSchema\": {")) << run.output;
+
+    // Values the schema refuses: the host's message, as the host would answer, and the plugin is not run.
+    run = check(plugin + " --frames 10 --params '{\"threshold\":\"abc\"}'");
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_TRUE(has(run.output, "FAIL parameters: --params {\"threshold\":\"abc\"}: parameter 'threshold': must be a "
+                                "number between 0 and 255 (got \"abc\")"))
+        << run.output;
+    run = check(plugin + " --frames 10 --config '{\"colour\":1}'");
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_TRUE(has(run.output, "FAIL parameters: --config {\"colour\":1}: unknown parameter 'colour'")) << run.output;
+
+    // A plugin without schemas says so.
+    run = check(test_plugin("ok") + " --frames 10");
+    EXPECT_TRUE(has(run.output, "parameters   not declared")) << run.output;
+}
+
+TEST(PluginCheck, FailsAPluginWhoseSchemaIsNotJsonSchema)
+{
+    const auto run = check(quoted((test_plugins_dir() / "libparams_bad.so").string()));
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_TRUE(has(run.output, "FAIL load: ")) << run.output;
+    EXPECT_TRUE(has(run.output, "descriptor field 'parameters_schema': the schema is not a valid JSON Schema")) << run.output;
+}
+
 TEST(CheckConfig, FailsWhenAPluginInTheFolderIsRefused)
 {
     const TempDir dir;

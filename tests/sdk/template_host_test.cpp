@@ -44,10 +44,18 @@ TEST(Templates, DroppedIntoARunningHostTheyAnswerOverHttpAndGrpc)
     EXPECT_EQ(reply.status, 200) << reply.body;
     EXPECT_TRUE(has(reply.body, "\"bright_spot\"")) << reply.body;
     EXPECT_EQ(schema_violation(reply.body), "");
-    // A bad parameter is the caller's error, with the template's message.
+    // A bad parameter is the caller's error, refused by the host against the template's declared schema.
     reply = http_post(host.http_port(), "/bright_spot?threshold=300", raw_type(64, 48), white);
     EXPECT_EQ(reply.status, 400) << reply.body;
-    EXPECT_TRUE(has(reply.body, "parameter 'threshold' must be a number from 0 to 255")) << reply.body;
+    EXPECT_TRUE(has(reply.body, "analyzer 'bright_spot': parameter 'threshold': must be a number between 0 and 255 (got 300)"))
+        << reply.body;
+    // The C template reads its threshold through the host's typed getters: at 0 even black is bright.
+    reply = http_post(host.http_port(), "/brightness?threshold=0", raw_type(64, 48), black);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    EXPECT_TRUE(has(reply.body, "\"value\":\"bright\"")) << reply.body;
+    reply = http_post(host.http_port(), "/brightness?threshold=abc", raw_type(64, 48), black);
+    EXPECT_EQ(reply.status, 400) << reply.body;
+    EXPECT_TRUE(has(reply.body, "analyzer 'brightness': parameter 'threshold': must be a number between 0 and 255")) << reply.body;
 
     // gRPC: a stream to the C template, by extension configuration.
     StreamClient client(make_channel(host.grpc_port()));

@@ -8,7 +8,9 @@ namespace {
 TEST(QueryToJson, TypesNumbersAndBooleansAndDecodesEscapes)
 {
     EXPECT_EQ(query_to_json("threshold=100&mode=fast%20path&on=true&flag&pipeline=x"),
-              R"({"threshold":100.0,"mode":"fast path","on":true,"flag":true})");
+              R"({"threshold":100,"mode":"fast path","on":true,"flag":true})");
+    // Integers stay integers (a schema's "integer" takes them); a fraction or an exponent is a double.
+    EXPECT_EQ(query_to_json("a=-7&b=0.5&c=1e3&d=99999999999999999999"), R"({"a":-7,"b":0.5,"c":1000.0,"d":100000000000000000000.0})");
     EXPECT_EQ(query_to_json(""), "{}");
     EXPECT_THROW(query_to_json("a=%zz"), RouteError);
     EXPECT_THROW(query_to_json("a=%2"), RouteError);

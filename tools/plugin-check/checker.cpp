@@ -8,6 +8,7 @@
 #include "frames/frame.h"
 #include "inferences/json_writer.h"
 #include "inferences/utf8.h"
+#include "loading/parameter_values.h"
 #include "loading/plugin_library.h"
 
 #include <rapidjson/document.h>
@@ -114,7 +115,8 @@ long long heap_in_use()
 class Run {
 public:
     Run(const CheckOptions& options, CheckResult& result, const loading::PluginLibrary& library)
-        : options_(options), result_(result), report_(result.report), d_(library.descriptor()), name_(d_.name)
+        : options_(options), result_(result), report_(result.report), d_(library.descriptor()), name_(d_.name),
+          library_(library)
     {
         schema_json_.Parse(inference_schema_json);
         schema_.emplace(schema_json_);
@@ -122,7 +124,9 @@ public:
 
     void all()
     {
-        if (!create()) {
+        // As the host would: a configuration or parameters the plugin's schema refuses never reach it.
+        if (!satisfies(library_.configuration_schema().get(), options_.config_json, "--config") ||
+            !satisfies(library_.parameters_schema().get(), options_.params_json, "--params") || !create()) {
             return;
         }
         pictures_ = built_in_pictures();
@@ -157,11 +161,26 @@ private:
         double ms = 0;
     };
 
+    bool satisfies(const loading::ParameterSchema* schema, const std::string& json, const char* option)
+    {
+        const auto violation = schema != nullptr ? schema->violation(json) : std::string();
+        if (!violation.empty()) {
+            report_.fail("parameters", std::string(option) + " " + clip(json) + ": " + violation);
+        }
+        return violation.empty();
+    }
+
+    // Whether the plugin reads ABI 1.1's typed getters (and so gets them, as from the host).
+    bool knows_parameters() const { return AVA_HAS_FIELD(&d_, ava_plugin_descriptor, create_with_parameters); }
+
     bool create()
     {
         ava_error error{};
         void* instance = nullptr;
-        const int status = d_.create(options_.config_json.c_str(), &instance, &error);
+        const loading::ParameterValues config(options_.config_json);
+        const int status = knows_parameters() && d_.create_with_parameters != nullptr
+                               ? d_.create_with_parameters(options_.config_json.c_str(), config.abi(), &instance, &error)
+                               : d_.create(options_.config_json.c_str(), &instance, &error);
         if (!checked_status(status, error, "create()", "create")) {
             return false;
         }
@@ -214,6 +233,10 @@ private:
         info.pixel_format = format;
         info.timescale = 1000;
         info.parameters_json = options_.params_json.c_str();
+        const loading::ParameterValues parameters(options_.config_json, options_.params_json);
+        if (knows_parameters()) {
+            info.parameters = parameters.abi();
+        }
         ava_error error{};
         void* session = nullptr;
         const int status = d_.open_stream(instance_, &info, &session, &error);
@@ -467,6 +490,7 @@ private:
     Report& report_;
     const ava_plugin_descriptor& d_;
     std::string name_;
+    const loading::PluginLibrary& library_;
     rapidjson::Document schema_json_;
     std::optional<rapidjson::SchemaDocument> schema_;
     void* instance_ = nullptr;
@@ -498,8 +522,9 @@ void check_exports(const CheckOptions& options, CheckResult& result)
     }
 }
 
-void check_descriptor(const ava_plugin_descriptor& d, CheckResult& result)
+void check_descriptor(const loading::PluginLibrary& library, CheckResult& result)
 {
+    const auto& d = library.descriptor();
     auto& r = result.descriptor;
     r.name = d.name;
     r.version = d.version;
@@ -507,6 +532,8 @@ void check_descriptor(const ava_plugin_descriptor& d, CheckResult& result)
     r.description = d.description != nullptr ? d.description : "";
     r.concurrency = concurrency_name(d.concurrency);
     r.struct_size = d.struct_size;
+    r.configuration_schema = library.configuration_schema() ? library.configuration_schema()->text() : "";
+    r.parameters_schema = library.parameters_schema() ? library.parameters_schema()->text() : "";
     static const std::regex name_pattern("[a-z0-9_-]+");
     if (!std::regex_match(r.name, name_pattern)) {
         result.report.fail("descriptor", "name '" + r.name + "' is not [a-z0-9_-]+ (it is also the HTTP path)");
@@ -535,7 +562,7 @@ void run_checks(const CheckOptions& options, CheckResult& result)
         return;
     }
     result.loaded = true;
-    check_descriptor(library->descriptor(), result);
+    check_descriptor(*library, result);
     Run run(options, result, *library);
     run.all();
 }

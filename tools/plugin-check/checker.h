@@ -22,6 +22,7 @@ struct CheckOptions {
 struct Descriptor {
     std::string name, version, abi, description, concurrency;
     std::size_t struct_size = 0;
+    std::string configuration_schema, parameters_schema; // ABI 1.1 JSON Schema texts, "" when not declared
 };
 
 struct CheckResult {

@@ -63,7 +63,9 @@ void print_text(const ava::plugin_check::CheckOptions& options, const CheckResul
         line("ABI          ", d.abi + " (descriptor " + std::to_string(d.struct_size) + " bytes)");
         line("concurrency  ", d.concurrency);
         line("description  ", d.description);
-        line("parameters   ", "not declared (ABI " + d.abi + " has no parameter schema)");
+        const auto schema = [](const std::string& text) { return text.empty() ? std::string("not declared") : text; };
+        line("configuration", " " + schema(d.configuration_schema));
+        line("parameters   ", schema(d.parameters_schema));
     }
     line("exports      ", r.exports.empty() ? "nothing" : join(r.exports));
     if (r.loaded) {
@@ -112,7 +114,15 @@ void print_json(const ava::plugin_check::CheckOptions& options, const CheckResul
         w.Key("structSize"), w.Uint64(d.struct_size);
         w.Key("concurrency"), w.String(d.concurrency.c_str());
         w.Key("description"), w.String(d.description.c_str());
-        w.Key("parameterSchema"), w.Null();
+        for (const auto& [key, text] : {std::pair{"configurationSchema", &d.configuration_schema},
+                                        std::pair{"parametersSchema", &d.parameters_schema}}) {
+            w.Key(key);
+            if (text->empty()) {
+                w.Null();
+            } else { // valid JSON: the loader compiled it
+                w.RawValue(text->c_str(), text->size(), rapidjson::kObjectType);
+            }
+        }
         w.EndObject();
         strings("formats", r.formats_supported);
         strings("unsupportedFormats", r.formats_refused);

@@ -8,6 +8,7 @@
 #include "frames/sigbus_guard.h"
 #include "isolation/result_log.h"
 #include "isolation/wire.h"
+#include "loading/plugin_calls.h"
 #include "loading/plugin_library.h"
 #include "inferences/inference_collector.h"
 
@@ -73,16 +74,12 @@ struct Session {
     std::shared_ptr<Mapping> shared_memory; // the sender's file, when its frames are read in place
 };
 
-struct Reply {
-    ava_status status = AVA_STATUS_OK;
-    std::string message;
+struct Instance {
+    void* handle = nullptr;
+    std::string config_json; // what its sessions' parameters are layered over
 };
 
-std::string message_of(const ava_error& error, const char* fallback)
-{
-    const std::string message(error.message, strnlen(error.message, sizeof error.message));
-    return message.empty() ? fallback : message;
-}
+using ava::loading::message_of;
 
 class Worker {
 public:
@@ -136,17 +133,13 @@ private:
 
     void create(Reader& in, Writer& out)
     {
-        const std::string config(in.get_string());
-        ava_error error{};
-        void* instance = nullptr;
-        const int status = d_.create(config.c_str(), &instance, &error);
-        const bool ok = status == AVA_STATUS_OK && instance != nullptr;
-        out.put(static_cast<std::uint32_t>(ok ? int{AVA_STATUS_OK} : status == AVA_STATUS_OK ? int{AVA_STATUS_INTERNAL} : status))
-            .put_string(ok ? "" : message_of(error, "no instance returned"));
+        std::string config(in.get_string());
+        const auto created = ava::loading::call_create(d_, config);
+        out.put(static_cast<std::uint32_t>(created.status)).put_string(created.message);
         std::lock_guard lock(mutex_);
         const auto id = next_id_++;
-        if (ok) {
-            instances_[id] = instance;
+        if (created.handle != nullptr) {
+            instances_[id] = Instance{created.handle, std::move(config)};
         }
         out.put(id);
     }
@@ -160,7 +153,7 @@ private:
             if (it == instances_.end()) {
                 return;
             }
-            instance = it->second;
+            instance = it->second.handle;
             instances_.erase(it);
         }
         d_.destroy(instance);
@@ -178,34 +171,28 @@ private:
     {
         Opened opened;
         opened.instance = in.get<std::uint64_t>();
-        const std::string pipeline(in.get_string()), node(in.get_string()), route(in.get_string());
-        ava_stream_info info{};
-        info.struct_size = sizeof info;
-        info.pipeline_name = pipeline.c_str();
-        info.node_name = node.c_str();
-        info.route = route.c_str();
+        ava::loading::StreamInfo info;
+        info.pipeline_name = in.get_string();
+        info.node_name = in.get_string();
+        info.route = in.get_string();
         info.width = in.get<std::uint32_t>();
         info.height = in.get<std::uint32_t>();
         info.pixel_format = static_cast<ava_pixel_format>(in.get<std::int32_t>());
         info.timescale = in.get<std::uint32_t>();
-        const std::string parameters(in.get_string());
-        info.parameters_json = parameters.c_str();
-        void* instance = nullptr;
+        info.parameters_json = in.get_string();
+        Instance instance;
         {
             std::lock_guard lock(mutex_);
             const auto it = instances_.find(opened.instance);
             if (it == instances_.end()) {
                 throw std::runtime_error("open_stream on an unknown instance");
             }
-            instance = it->second;
+            instance = it->second; // a copy: destroy() may erase it meanwhile (the host does not, while open)
         }
-        ava_error error{};
-        const int status = d_.open_stream(instance, &info, &opened.handle, &error);
-        if (status != AVA_STATUS_OK || opened.handle == nullptr) {
-            opened.status = status == AVA_STATUS_OK ? int{AVA_STATUS_INTERNAL} : status;
-            opened.message = message_of(error, "open_stream returned no session");
-            opened.handle = nullptr;
-        }
+        const auto call = ava::loading::call_open_stream(d_, instance.handle, instance.config_json, info);
+        opened.status = call.status;
+        opened.message = call.message;
+        opened.handle = call.handle;
         return opened;
     }
 
@@ -359,7 +346,7 @@ private:
     Mapping arena_;
     std::mutex mutex_;
     std::uint64_t next_id_ = 1;
-    std::map<std::uint64_t, void*> instances_;
+    std::map<std::uint64_t, Instance> instances_;
     std::map<std::uint64_t, Session> sessions_;
     std::deque<std::unique_ptr<RecordingSink>> retired_;
 };
@@ -379,6 +366,9 @@ void send_hello(const PluginLibrary* library, const std::string& refusal)
             .put(d.abi_major)
             .put(d.abi_minor)
             .put(static_cast<std::int32_t>(d.concurrency));
+        for (const auto* schema : {library->configuration_schema().get(), library->parameters_schema().get()}) {
+            w.put_optional(schema != nullptr ? schema->text().c_str() : nullptr);
+        }
     }
     send_message(control_fd, MessageHeader{0, MessageKind::hello, 0}, w.bytes());
 }

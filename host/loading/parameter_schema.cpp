@@ -1,0 +1,373 @@
+#include "parameter_schema.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace ava::loading {
+
+struct ParameterSchema::Compiled {
+    explicit Compiled(const rapidjson::Document& document) : schema(document) {}
+    rapidjson::SchemaDocument schema;
+};
+
+namespace {
+
+// JSON Schema draft-04's meta-schema (what RapidJSON implements), without "id"/"$schema": nothing is fetched.
+constexpr const char* draft04_meta_schema = R"({
+  "definitions": {
+    "schemaArray": {"type": "array", "minItems": 1, "items": {"$ref": "#"}},
+    "positiveInteger": {"type": "integer", "minimum": 0},
+    "simpleTypes": {"enum": ["array", "boolean", "integer", "null", "number", "object", "string"]},
+    "stringArray": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": true}
+  },
+  "type": "object",
+  "properties": {
+    "id": {"type": "string"}, "$schema": {"type": "string"},
+    "title": {"type": "string"}, "description": {"type": "string"}, "default": {},
+    "multipleOf": {"type": "number", "minimum": 0, "exclusiveMinimum": true},
+    "maximum": {"type": "number"}, "exclusiveMaximum": {"type": "boolean"},
+    "minimum": {"type": "number"}, "exclusiveMinimum": {"type": "boolean"},
+    "maxLength": {"$ref": "#/definitions/positiveInteger"}, "minLength": {"$ref": "#/definitions/positiveInteger"},
+    "pattern": {"type": "string"},
+    "additionalItems": {"anyOf": [{"type": "boolean"}, {"$ref": "#"}]},
+    "items": {"anyOf": [{"$ref": "#"}, {"$ref": "#/definitions/schemaArray"}]},
+    "maxItems": {"$ref": "#/definitions/positiveInteger"}, "minItems": {"$ref": "#/definitions/positiveInteger"},
+    "uniqueItems": {"type": "boolean"},
+    "maxProperties": {"$ref": "#/definitions/positiveInteger"},
+    "minProperties": {"$ref": "#/definitions/positiveInteger"},
+    "required": {"$ref": "#/definitions/stringArray"},
+    "additionalProperties": {"anyOf": [{"type": "boolean"}, {"$ref": "#"}]},
+    "definitions": {"type": "object", "additionalProperties": {"$ref": "#"}},
+    "properties": {"type": "object", "additionalProperties": {"$ref": "#"}},
+    "patternProperties": {"type": "object", "additionalProperties": {"$ref": "#"}},
+    "dependencies": {"type": "object",
+                     "additionalProperties": {"anyOf": [{"$ref": "#"}, {"$ref": "#/definitions/stringArray"}]}},
+    "enum": {"type": "array", "minItems": 1, "uniqueItems": true},
+    "type": {"anyOf": [{"$ref": "#/definitions/simpleTypes"},
+                       {"type": "array", "items": {"$ref": "#/definitions/simpleTypes"}, "minItems": 1,
+                        "uniqueItems": true}]},
+    "format": {"type": "string"},
+    "allOf": {"$ref": "#/definitions/schemaArray"},
+    "anyOf": {"$ref": "#/definitions/schemaArray"},
+    "oneOf": {"$ref": "#/definitions/schemaArray"},
+    "not": {"$ref": "#"}
+  },
+  "dependencies": {"exclusiveMaximum": ["maximum"], "exclusiveMinimum": ["minimum"]}
+})";
+
+// Compiled once, never changed: validators only read it, from any thread.
+const rapidjson::SchemaDocument& meta_schema()
+{
+    static const rapidjson::Document document = [] {
+        rapidjson::Document parsed;
+        parsed.Parse(draft04_meta_schema);
+        return parsed;
+    }();
+    static const rapidjson::SchemaDocument schema(document);
+    return schema;
+}
+
+std::string json_text(const rapidjson::Value& value, std::size_t limit = 80)
+{
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    value.Accept(writer);
+    std::string text(buffer.GetString(), buffer.GetSize());
+    if (text.size() > limit) {
+        text.resize(limit);
+        text += "...";
+    }
+    return text;
+}
+
+std::string pointer_text(const rapidjson::Pointer& pointer)
+{
+    rapidjson::StringBuffer buffer;
+    pointer.Stringify(buffer);
+    return buffer.GetSize() == 0 ? "the top level" : buffer.GetString();
+}
+
+// How deep `root` nests, counting up to just past `limit` (iteratively: the text may be hostile).
+int depth_of(const rapidjson::Value& root, int limit)
+{
+    int deepest = 0;
+    std::vector<std::pair<const rapidjson::Value*, int>> pending{{&root, 1}};
+    while (!pending.empty()) {
+        const auto [value, depth] = pending.back();
+        pending.pop_back();
+        deepest = std::max(deepest, depth);
+        if (depth > limit) {
+            break;
+        }
+        if (value->IsObject()) {
+            for (const auto& member : value->GetObject()) {
+                pending.emplace_back(&member.value, depth + 1);
+            }
+        } else if (value->IsArray()) {
+            for (const auto& item : value->GetArray()) {
+                pending.emplace_back(&item, depth + 1);
+            }
+        }
+    }
+    return deepest;
+}
+
+// Walks the subschemas (depth is bounded already) for keywords a parameter schema may not use.
+void refuse_unsupported(const rapidjson::Value& schema, const std::string& where)
+{
+    if (!schema.IsObject()) {
+        return;
+    }
+    for (const char* keyword : {"$ref", "pattern", "patternProperties"}) {
+        if (schema.HasMember(keyword)) {
+            throw SchemaError(std::string("uses '") + keyword + "' at " + (where.empty() ? "the top level" : where) +
+                              ", which parameter schemas may not (use \"enum\", or check the value in the plugin)");
+        }
+    }
+    for (const char* single : {"additionalProperties", "additionalItems", "items", "not"}) {
+        if (const auto it = schema.FindMember(single); it != schema.MemberEnd()) {
+            if (it->value.IsArray()) {
+                for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+                    refuse_unsupported(it->value[i], where + "/" + single + "/" + std::to_string(i));
+                }
+            } else {
+                refuse_unsupported(it->value, where + "/" + single);
+            }
+        }
+    }
+    for (const char* list : {"allOf", "anyOf", "oneOf"}) {
+        if (const auto it = schema.FindMember(list); it != schema.MemberEnd() && it->value.IsArray()) {
+            for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+                refuse_unsupported(it->value[i], where + "/" + list + "/" + std::to_string(i));
+            }
+        }
+    }
+    for (const char* map : {"properties", "definitions", "dependencies"}) {
+        if (const auto it = schema.FindMember(map); it != schema.MemberEnd() && it->value.IsObject()) {
+            for (const auto& member : it->value.GetObject()) {
+                refuse_unsupported(member.value, where + "/" + map + "/" + member.name.GetString());
+            }
+        }
+    }
+}
+
+bool allows_object(const rapidjson::Value& schema)
+{
+    const auto type = schema.FindMember("type");
+    if (type == schema.MemberEnd()) {
+        return true;
+    }
+    if (type->value.IsString()) {
+        return std::strcmp(type->value.GetString(), "object") == 0;
+    }
+    for (const auto& item : type->value.GetArray()) {
+        if (std::strcmp(item.GetString(), "object") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const rapidjson::Value* member(const rapidjson::Value& object, const char* name)
+{
+    if (!object.IsObject()) {
+        return nullptr;
+    }
+    const auto it = object.FindMember(name);
+    return it != object.MemberEnd() ? &it->value : nullptr;
+}
+
+// "must be a number between 0 and 255", from the keywords of the schema a value failed.
+std::string expectation(const rapidjson::Value& schema, const char* keyword)
+{
+    if (const auto* values = member(schema, "enum"); values != nullptr && values->IsArray()) {
+        std::string list;
+        for (const auto& value : values->GetArray()) {
+            list += (list.empty() ? "" : ", ") + json_text(value, 40);
+        }
+        return "must be one of " + list;
+    }
+    const auto* type = member(schema, "type");
+    const std::string kind = type != nullptr && type->IsString() ? type->GetString() : "";
+    const auto* minimum = member(schema, "minimum");
+    const auto* maximum = member(schema, "maximum");
+    if (kind == "number" || kind == "integer") {
+        std::string text = kind == "number" ? "must be a number" : "must be an integer";
+        if (minimum != nullptr && maximum != nullptr) {
+            text += " between " + json_text(*minimum) + " and " + json_text(*maximum);
+        } else if (minimum != nullptr) {
+            text += " of at least " + json_text(*minimum);
+        } else if (maximum != nullptr) {
+            text += " of at most " + json_text(*maximum);
+        }
+        const auto* above = member(schema, "exclusiveMinimum");
+        const auto* below = member(schema, "exclusiveMaximum");
+        if ((above != nullptr && above->IsTrue()) || (below != nullptr && below->IsTrue())) {
+            text += " (bounds excluded)";
+        }
+        if (const auto* step = member(schema, "multipleOf"); step != nullptr) {
+            text += ", a multiple of " + json_text(*step);
+        }
+        return text;
+    }
+    if (kind == "boolean") {
+        return "must be true or false";
+    }
+    if (kind == "string") {
+        const auto* shortest = member(schema, "minLength");
+        const auto* longest = member(schema, "maxLength");
+        std::string text = "must be a string";
+        if (shortest != nullptr && longest != nullptr) {
+            text += " of " + json_text(*shortest) + " to " + json_text(*longest) + " characters";
+        } else if (shortest != nullptr) {
+            text += " of at least " + json_text(*shortest) + " characters";
+        } else if (longest != nullptr) {
+            text += " of at most " + json_text(*longest) + " characters";
+        }
+        return text;
+    }
+    if (!kind.empty()) {
+        return std::string("must be ") + (kind == "array" || kind == "object" ? "an " : "a ") + kind;
+    }
+    return std::string("does not satisfy the schema's '") + keyword + "'";
+}
+
+std::string known_names(const rapidjson::Value& schema)
+{
+    std::string list;
+    if (const auto* properties = member(schema, "properties"); properties != nullptr && properties->IsObject()) {
+        for (const auto& property : properties->GetObject()) {
+            list += (list.empty() ? "" : ", ") + std::string(property.name.GetString());
+        }
+    }
+    return list.empty() ? "none" : list;
+}
+
+// "a.b" for /a/b; the first `count` tokens only, when given.
+std::string name_of(const rapidjson::Pointer& pointer, std::size_t count = SIZE_MAX)
+{
+    std::string name;
+    for (std::size_t i = 0; i < std::min(count, pointer.GetTokenCount()); ++i) {
+        name += (i == 0 ? "" : ".") + std::string(pointer.GetTokens()[i].name, pointer.GetTokens()[i].length);
+    }
+    return name;
+}
+
+} // namespace
+
+rapidjson::Document parse_object(std::string_view json, const char* what)
+{
+    rapidjson::Document document;
+    document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+    if (document.HasParseError()) {
+        throw SchemaError(std::string(what) + " is not JSON: " + rapidjson::GetParseError_En(document.GetParseError()) +
+                          " (at byte " + std::to_string(document.GetErrorOffset()) + ")");
+    }
+    if (!document.IsObject()) {
+        throw SchemaError(std::string(what) + " must be a JSON object");
+    }
+    return document;
+}
+
+ParameterSchema::~ParameterSchema() = default;
+
+std::shared_ptr<const ParameterSchema> ParameterSchema::compile_declared(const char* text)
+{
+    if (text == nullptr) {
+        return nullptr;
+    }
+    return compile(std::string_view(text, strnlen(text, max_schema_bytes + 1)));
+}
+
+std::shared_ptr<const ParameterSchema> ParameterSchema::compile(std::string_view text)
+{
+    if (text.size() > max_schema_bytes) {
+        throw SchemaError("is longer than the " + std::to_string(max_schema_bytes) + " bytes allowed");
+    }
+    std::shared_ptr<ParameterSchema> schema(new ParameterSchema()); // private constructor: make_shared cannot
+    schema->text_ = std::string(text);
+    schema->document_ = parse_object(text, "the schema");
+    if (depth_of(schema->document_, max_schema_depth) > max_schema_depth) {
+        throw SchemaError("nests deeper than " + std::to_string(max_schema_depth) + " levels");
+    }
+    refuse_unsupported(schema->document_, "");
+    rapidjson::SchemaValidator validator(meta_schema());
+    if (!schema->document_.Accept(validator)) {
+        throw SchemaError("is not a valid JSON Schema (draft-04): '" +
+                          std::string(validator.GetInvalidSchemaKeyword()) + "' fails at " +
+                          pointer_text(validator.GetInvalidDocumentPointer()));
+    }
+    if (!allows_object(schema->document_)) {
+        throw SchemaError("must describe a JSON object (its \"type\" is not \"object\")");
+    }
+    schema->compiled_ = std::make_unique<Compiled>(schema->document_);
+    return schema;
+}
+
+std::string ParameterSchema::violation(std::string_view parameters_json) const
+{
+    try {
+        return violation(parse_object(parameters_json, "parameters"));
+    } catch (const SchemaError& e) {
+        return e.what();
+    }
+}
+
+std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
+{
+    // Validation recurses as deep as the value nests: bound it first (a gRPC client writes these).
+    if (depth_of(parameters, max_parameters_depth) > max_parameters_depth) {
+        return "parameters nest deeper than " + std::to_string(max_parameters_depth) + " levels";
+    }
+    rapidjson::SchemaValidator validator(compiled_->schema);
+    if (parameters.Accept(validator)) {
+        return "";
+    }
+    const char* keyword = validator.GetInvalidSchemaKeyword();
+    const auto* failed = validator.GetInvalidSchemaPointer().Get(document_);
+    const auto& where = validator.GetInvalidDocumentPointer();
+    const auto* value = where.Get(parameters);
+    const rapidjson::Value empty(rapidjson::kObjectType);
+    const auto& schema = failed != nullptr ? *failed : empty;
+    const std::string prefix = where.GetTokenCount() == 0 ? "" : "parameter '" + name_of(where) + "': ";
+    if (std::strcmp(keyword, "additionalProperties") == 0 && where.GetTokenCount() != 0) {
+        // RapidJSON points at the name it did not expect.
+        const auto tokens = where.GetTokenCount();
+        const auto& unknown = where.GetTokens()[tokens - 1];
+        return (tokens > 1 ? "parameter '" + name_of(where, tokens - 1) + "': " : std::string()) + "unknown parameter '" +
+               std::string(unknown.name, unknown.length) + "' (known: " + known_names(schema) + ")";
+    }
+
+    if (value != nullptr && value->IsObject() &&
+        (std::strcmp(keyword, "required") == 0 || std::strcmp(keyword, "additionalProperties") == 0)) {
+        const auto* properties = member(schema, "properties");
+        if (const auto* required = member(schema, "required");
+            required != nullptr && required->IsArray() && std::strcmp(keyword, "required") == 0) {
+            for (const auto& name : required->GetArray()) {
+                if (!value->HasMember(name)) {
+                    return prefix + "parameter '" + name.GetString() + "': is required";
+                }
+            }
+        }
+        for (const auto& given : value->GetObject()) {
+            if (properties == nullptr || !properties->IsObject() || !properties->HasMember(given.name)) {
+                return prefix + "unknown parameter '" + given.name.GetString() + "' (known: " + known_names(schema) + ")";
+            }
+        }
+    }
+    if (where.GetTokenCount() == 0) {
+        return std::string("parameters ") + expectation(schema, keyword);
+    }
+    return prefix + expectation(schema, keyword) + (value != nullptr ? " (got " + json_text(*value) + ")" : "");
+}
+
+} // namespace ava::loading
