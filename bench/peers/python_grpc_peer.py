@@ -598,19 +598,23 @@ def make_servicer(pb, pb_grpc, inf, media):
                     reply = pb.MediaStreamMessage(sequence_number=reply_number,
                                                   ack_sequence_number=request.sequence_number)
                     reply.media_sample.timestamp = sample.timestamp
-                    if sample.HasField("content_reference"):
-                        if shm is None:
-                            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "content_reference without shared memory")
-                        ref = sample.content_reference
-                        if ref.address_offset + ref.length_bytes > len(shm):
-                            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "content_reference outside the buffer")
-                        image = fmt.image(shm, ref.address_offset, ref.length_bytes)
-                    else:
-                        data = sample.content_bytes.bytes
-                        image = fmt.image(data, 0, len(data))
-                    results = Results()
-                    session.process(image, results)
-                    del image  # no view into the mapping may outlive the frame
+                    try:
+                        if sample.HasField("content_reference"):
+                            ref = sample.content_reference
+                            if shm is None:
+                                raise ValueError("content_reference without shared memory")
+                            if ref.address_offset + ref.length_bytes > len(shm):
+                                raise ValueError("content_reference outside the shared memory buffer")
+                            image = fmt.image(shm, ref.address_offset, ref.length_bytes)
+                        else:
+                            data = sample.content_bytes.bytes
+                            image = fmt.image(data, 0, len(data))
+                        results = Results()
+                        session.process(image, results)
+                        del image  # no view into the mapping may outlive the frame
+                    except (ValueError, cv2.error) as e:
+                        context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                      "sample %d: %s" % (request.sequence_number, e))
                     to_proto(results, reply.media_sample)
                     yield reply
             finally:
