@@ -1,5 +1,7 @@
 #include "json_writer.h"
 
+#include "utf8.h"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -199,6 +201,14 @@ std::string to_json(const InferenceList& inferences)
 
 std::string error_json(std::string_view code, std::string_view message)
 {
+    // Messages quote client and plugin text cut to a length, which may split a UTF-8 sequence: the body
+    // must still be valid JSON text.
+    std::string repaired;
+    if (!is_valid_utf8(message)) {
+        repaired.assign(message);
+        repair_utf8(repaired);
+        message = repaired;
+    }
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
     w.StartObject();

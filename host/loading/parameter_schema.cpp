@@ -1,5 +1,7 @@
 #include "parameter_schema.h"
 
+#include "security/client_text.h"
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/pointer.h>
 #include <rapidjson/schema.h>
@@ -186,6 +188,18 @@ const rapidjson::Value* member(const rapidjson::Value& object, const char* name)
     return it != object.MemberEnd() ? &it->value : nullptr;
 }
 
+// A list from the plugin's schema, for a message: a long enum or a hundred properties are cut, not echoed
+// into every refusal whole.
+std::string cut_list(std::string list)
+{
+    constexpr std::size_t longest = 400;
+    if (list.size() > longest) {
+        list.resize(longest);
+        list += ", ...";
+    }
+    return list;
+}
+
 // "must be a number between 0 and 255", from the keywords of the schema a value failed.
 std::string expectation(const rapidjson::Value& schema, const char* keyword)
 {
@@ -194,7 +208,7 @@ std::string expectation(const rapidjson::Value& schema, const char* keyword)
         for (const auto& value : values->GetArray()) {
             list += (list.empty() ? "" : ", ") + json_text(value, 40);
         }
-        return "must be one of " + list;
+        return "must be one of " + cut_list(std::move(list));
     }
     const auto* type = member(schema, "type");
     const std::string kind = type != nullptr && type->IsString() ? type->GetString() : "";
@@ -249,7 +263,7 @@ std::string known_names(const rapidjson::Value& schema)
             list += (list.empty() ? "" : ", ") + std::string(property.name.GetString());
         }
     }
-    return list.empty() ? "none" : list;
+    return list.empty() ? "none" : cut_list(std::move(list));
 }
 
 // "a.b" for /a/b; the first `count` tokens only, when given.
@@ -259,7 +273,7 @@ std::string name_of(const rapidjson::Pointer& pointer, std::size_t count = SIZE_
     for (std::size_t i = 0; i < std::min(count, pointer.GetTokenCount()); ++i) {
         name += (i == 0 ? "" : ".") + std::string(pointer.GetTokens()[i].name, pointer.GetTokens()[i].length);
     }
-    return name;
+    return security::client_text(name); // the client's names: a 1 MB one must not come back whole
 }
 
 } // namespace
@@ -278,6 +292,7 @@ rapidjson::Document parse_object(std::string_view json, const char* what)
     return document;
 }
 
+ParameterSchema::ParameterSchema(Key /*unused*/) {}
 ParameterSchema::~ParameterSchema() = default;
 
 std::shared_ptr<const ParameterSchema> ParameterSchema::compile_declared(const char* text)
@@ -293,7 +308,7 @@ std::shared_ptr<const ParameterSchema> ParameterSchema::compile(std::string_view
     if (text.size() > max_schema_bytes) {
         throw SchemaError("is longer than the " + std::to_string(max_schema_bytes) + " bytes allowed");
     }
-    std::shared_ptr<ParameterSchema> schema(new ParameterSchema()); // private constructor: make_shared cannot
+    auto schema = std::make_shared<ParameterSchema>(Key{});
     schema->text_ = std::string(text);
     schema->document_ = parse_object(text, "the schema");
     if (depth_of(schema->document_, max_schema_depth) > max_schema_depth) {
@@ -344,7 +359,7 @@ std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
         const auto tokens = where.GetTokenCount();
         const auto& unknown = where.GetTokens()[tokens - 1];
         return (tokens > 1 ? "parameter '" + name_of(where, tokens - 1) + "': " : std::string()) + "unknown parameter '" +
-               std::string(unknown.name, unknown.length) + "' (known: " + known_names(schema) + ")";
+               security::client_text(std::string_view(unknown.name, unknown.length)) + "' (known: " + known_names(schema) + ")";
     }
 
     if (value != nullptr && value->IsObject() &&

@@ -29,7 +29,12 @@ public:
 };
 
 class ParameterSchema {
+    struct Key {
+        explicit Key() = default;
+    };
+
 public:
+    explicit ParameterSchema(Key /*only compile() makes one*/); // defined where Compiled is complete
     // Throws SchemaError.
     static std::shared_ptr<const ParameterSchema> compile(std::string_view text);
     // nullptr (none declared) for a null pointer; else compile(text), reading at most max_schema_bytes + 1
@@ -51,8 +56,6 @@ public:
     struct Compiled; // the RapidJSON schema document (kept out of this header: rapidjson/schema.h is heavy)
 
 private:
-    ParameterSchema() = default;
-
     std::string text_;
     rapidjson::Document document_;
     std::unique_ptr<Compiled> compiled_;

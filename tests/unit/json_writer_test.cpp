@@ -31,6 +31,9 @@ TEST(JsonWriter, EscapesStringsAndEncodesOtherAsBase64)
 TEST(JsonWriter, ErrorBody)
 {
     EXPECT_EQ(error_json("BadRequest", "no \"x\""), R"({"error":{"code":"BadRequest","message":"no \"x\""}})");
+    // A quoted name cut inside a UTF-8 sequence ("é" is C3 A9): the body is still valid UTF-8.
+    EXPECT_EQ(error_json("BadRequest", "unknown parameter 'caf\xC3'"),
+              "{\"error\":{\"code\":\"BadRequest\",\"message\":\"unknown parameter 'caf\xEF\xBF\xBD'\"}}");
 }
 
 } // namespace

@@ -73,6 +73,27 @@ TEST(ParameterSchema, SaysWhatIsWrongWithAValue)
     EXPECT_EQ(schema->violation(deep), "parameters nest deeper than 64 levels");
 }
 
+// What comes back to a client is short: its own names are cut, and so are a plugin's long lists.
+TEST(ParameterSchema, QuotesNamesAndListsCutShort)
+{
+    std::string properties;
+    std::string choices;
+    for (int i = 0; i < 200; ++i) {
+        properties += (i == 0 ? "" : ",") + std::string("\"name_") + std::to_string(i) + "\":{\"type\":\"boolean\"}";
+        choices += (i == 0 ? "" : ",") + std::string("\"choice_") + std::to_string(i) + "\"";
+    }
+    const auto schema = ParameterSchema::compile(R"({"type":"object","additionalProperties":false,"properties":{)" +
+                                                 properties + R"(,"pick":{"enum":[)" + choices + "]}}}");
+    const auto unknown = schema->violation(R"({")" + std::string(100000, 'x') + R"(":1})");
+    EXPECT_LT(unknown.size(), 1000U) << unknown.size();
+    EXPECT_NE(unknown.find("(100000 bytes)"), std::string::npos) << unknown;
+    EXPECT_NE(unknown.find("known: name_0, name_1,"), std::string::npos) << unknown;
+    EXPECT_NE(unknown.find(", ...)"), std::string::npos) << unknown;
+    const auto outside = schema->violation(R"({"pick":"none"})");
+    EXPECT_LT(outside.size(), 600U) << outside;
+    EXPECT_TRUE(outside.starts_with("parameter 'pick': must be one of \"choice_0\", ")) << outside;
+}
+
 TEST(ParameterValues, LayersStreamOverConfigurationWithTypedGetters)
 {
     const ParameterValues values(R"({"a":1,"b":"config","c":true})", R"({"a":2.5,"d":-7,"e":"x\u0000y"})");
