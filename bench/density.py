@@ -29,6 +29,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import analyzer_args, fmt  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ANALYZERS = ["color_intensity", "motion", "quality", "faces", "people"]
@@ -292,12 +295,8 @@ def check_answers(args, host, peer, analyzers, frames=16):
     return checks
 
 
-def fmt(x, digits=0):
-    return "-" if x is None else f"{x:,.{digits}f}"
 
 
-def analyzer_args(protocol, analyzer):
-    return ["--extension-configuration", analyzer] if protocol == "grpc" else ["--path", "/" + analyzer]
 
 
 def main():
