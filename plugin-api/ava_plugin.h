@@ -84,8 +84,10 @@ typedef enum ava_concurrency {
 #define AVA_HAS_FIELD(pointer, type, field) \
     ((pointer)->struct_size >= offsetof(type, field) + sizeof(((const type*)0)->field))
 
-/* ABI 1.1. Typed getters over parameters the host has already checked against the plugin's schema, so a
- * C plugin parses no JSON. Stream parameters are layered over the instance configuration: a name the stream
+/* ABI 1.1. Typed getters over the parameters, so a C plugin parses no JSON. The host has checked the
+ * configuration against configuration_schema and the stream's parameters against parameters_schema, where
+ * declared; still handle every status (an undeclared schema checks nothing, and a schema "integer" above
+ * INT64_MAX reads as WRONG_TYPE through get_integer). Stream parameters are layered over the instance configuration: a name the stream
  * sets wins over the configuration's. The object and every string it returns are valid only during the call
  * that received it (create_with_parameters, open_stream): copy what you keep. */
 typedef enum ava_parameter_status {
@@ -131,8 +133,10 @@ typedef struct ava_stream_info {
     ava_pixel_format pixel_format; /* expected pixel format, UNKNOWN when it may vary */
     uint32_t timescale;          /* timestamp units per second, 0 when unknown */
     const char* parameters_json; /* JSON object of per-stream parameters, never NULL ("{}" when none) */
-    /* ABI 1.1: the same parameters layered over the instance configuration, through typed getters. Never
-     * NULL from a 1.1 host; check AVA_HAS_FIELD(info, ava_stream_info, parameters) first (a 1.0 host). */
+    /* ABI 1.1: the same parameters layered over the instance configuration, through typed getters. Set by a
+     * 1.1 host for a plugin whose descriptor has the 1.1 fields (its struct_size covers
+     * create_with_parameters), NULL otherwise; check AVA_HAS_FIELD(info, ava_stream_info, parameters) first
+     * (a 1.0 host) and then for NULL. */
     const ava_parameters* parameters;
 } ava_stream_info;
 

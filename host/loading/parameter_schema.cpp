@@ -123,42 +123,45 @@ int depth_of(const rapidjson::Value& root, int limit)
     return deepest;
 }
 
-// Walks the subschemas (depth is bounded already) for keywords a parameter schema may not use.
-void refuse_unsupported(const rapidjson::Value& schema, const std::string& where)
+// Walks the whole document (its depth is bounded already) for keywords a parameter schema may not use.
+// RapidJSON 1.1 compiles every object in a schema document as a subschema, wherever it sits (under
+// "default", inside an "enum", under an unknown keyword), so a keyword is refused wherever it appears:
+//   "$ref" (a string): followed recursively with no cycle check, so a loop overflows the stack;
+//   "pattern" (a string), "patternProperties" (an object): compiled by RapidJSON's regex engine, which
+//       unrolls a repeat count of up to 2^32 (minutes and gigabytes for "a{100000000}");
+//   "uniqueItems" (true): checked in time quadratic in the length of a client's array.
+// A property merely named so (its value a schema object) is only caught for patternProperties.
+bool unsupported(const char* keyword, const rapidjson::Value& value)
 {
-    if (!schema.IsObject()) {
+    if (std::strcmp(keyword, "patternProperties") == 0) {
+        return value.IsObject();
+    }
+    if (std::strcmp(keyword, "uniqueItems") == 0) {
+        return value.IsTrue();
+    }
+    return value.IsString();
+}
+
+void refuse_unsupported(const rapidjson::Value& value, const std::string& where)
+{
+    if (value.IsArray()) {
+        for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+            refuse_unsupported(value[i], where + "/" + std::to_string(i));
+        }
         return;
     }
-    for (const char* keyword : {"$ref", "pattern", "patternProperties"}) {
-        if (schema.HasMember(keyword)) {
-            throw SchemaError(std::string("uses '") + keyword + "' at " + (where.empty() ? "the top level" : where) +
+    if (!value.IsObject()) {
+        return;
+    }
+    for (const char* keyword : {"$ref", "pattern", "patternProperties", "uniqueItems"}) {
+        if (const auto it = value.FindMember(keyword); it != value.MemberEnd() && unsupported(keyword, it->value)) {
+            throw SchemaError(std::string("uses '") + keyword + "' at " +
+                              (where.empty() ? std::string("the top level") : security::client_text(where)) +
                               ", which parameter schemas may not (use \"enum\", or check the value in the plugin)");
         }
     }
-    for (const char* single : {"additionalProperties", "additionalItems", "items", "not"}) {
-        if (const auto it = schema.FindMember(single); it != schema.MemberEnd()) {
-            if (it->value.IsArray()) {
-                for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-                    refuse_unsupported(it->value[i], where + "/" + single + "/" + std::to_string(i));
-                }
-            } else {
-                refuse_unsupported(it->value, where + "/" + single);
-            }
-        }
-    }
-    for (const char* list : {"allOf", "anyOf", "oneOf"}) {
-        if (const auto it = schema.FindMember(list); it != schema.MemberEnd() && it->value.IsArray()) {
-            for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-                refuse_unsupported(it->value[i], where + "/" + list + "/" + std::to_string(i));
-            }
-        }
-    }
-    for (const char* map : {"properties", "definitions", "dependencies"}) {
-        if (const auto it = schema.FindMember(map); it != schema.MemberEnd() && it->value.IsObject()) {
-            for (const auto& member : it->value.GetObject()) {
-                refuse_unsupported(member.value, where + "/" + map + "/" + member.name.GetString());
-            }
-        }
+    for (const auto& member : value.GetObject()) {
+        refuse_unsupported(member.value, where + "/" + std::string(member.name.GetString(), member.name.GetStringLength()));
     }
 }
 
@@ -317,8 +320,9 @@ std::shared_ptr<const ParameterSchema> ParameterSchema::compile(std::string_view
     refuse_unsupported(schema->document_, "");
     rapidjson::SchemaValidator validator(meta_schema());
     if (!schema->document_.Accept(validator)) {
-        throw SchemaError("is not a valid JSON Schema (draft-04): '" +
-                          std::string(validator.GetInvalidSchemaKeyword()) + "' fails at " +
+        const char* keyword = validator.GetInvalidSchemaKeyword(); // null when RapidJSON cannot say
+        throw SchemaError("is not a valid JSON Schema (draft-04): '" + std::string(keyword != nullptr ? keyword : "?") +
+                          "' fails at " +
                           pointer_text(validator.GetInvalidDocumentPointer()));
     }
     if (!allows_object(schema->document_)) {
@@ -348,6 +352,9 @@ std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
         return "";
     }
     const char* keyword = validator.GetInvalidSchemaKeyword();
+    if (keyword == nullptr) {
+        keyword = "?"; // RapidJSON returns null when its schema stack is empty
+    }
     const auto* failed = validator.GetInvalidSchemaPointer().Get(document_);
     const auto& where = validator.GetInvalidDocumentPointer();
     const auto* value = where.Get(parameters);
@@ -369,13 +376,15 @@ std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
             required != nullptr && required->IsArray() && std::strcmp(keyword, "required") == 0) {
             for (const auto& name : required->GetArray()) {
                 if (!value->HasMember(name)) {
-                    return prefix + "parameter '" + name.GetString() + "': is required";
+                    return prefix + "parameter '" + security::client_text(name.GetString()) + "': is required";
                 }
             }
         }
         for (const auto& given : value->GetObject()) {
             if (properties == nullptr || !properties->IsObject() || !properties->HasMember(given.name)) {
-                return prefix + "unknown parameter '" + given.name.GetString() + "' (known: " + known_names(schema) + ")";
+                return prefix + "unknown parameter '" +
+                       security::client_text(std::string_view(given.name.GetString(), given.name.GetStringLength())) +
+                       "' (known: " + known_names(schema) + ")";
             }
         }
     }

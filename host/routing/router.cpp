@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 
 namespace ava::routing {
@@ -131,7 +132,7 @@ void add_typed(rapidjson::Document& doc, const std::string& key, const std::stri
     double number = 0;
     if (reads_as(value, integer)) {
         doc.AddMember(name, rapidjson::Value(integer), a);
-    } else if (reads_as(value, number)) {
+    } else if (reads_as(value, number) && std::isfinite(number)) { // "nan", "inf": no JSON number, stay text
         doc.AddMember(name, rapidjson::Value(number), a);
     } else if (value == "true" || value == "false") {
         doc.AddMember(name, rapidjson::Value(value == "true"), a);

@@ -34,8 +34,20 @@ TEST(ParameterSchema, RefusesWhatIsNotASchemaOfAnObject)
     EXPECT_TRUE(has(refusal("{\"properties\":{\"a\":{\"$ref\":\"#\"}}}"), "uses '$ref' at /properties/a"));
     EXPECT_TRUE(has(refusal("{\"properties\":{\"a\":{\"pattern\":\"(a+)+$\"}}}"), "uses 'pattern'"));
     EXPECT_TRUE(has(refusal("{\"description\":\"\xff\"}"), "is not JSON")); // invalid UTF-8
+    // RapidJSON compiles every object in the document as a schema, wherever it is: a reference loop or a
+    // huge regex under "default", in an "enum" or under an unknown keyword would crash or stall the host.
+    EXPECT_TRUE(has(refusal(R"({"type":"object","default":{"$ref":"#/default"}})"), "uses '$ref' at /default"));
+    EXPECT_TRUE(has(refusal(R"({"a":{"$ref":"#/b"},"b":{"$ref":"#/a"}})"), "uses '$ref' at /a"));
+    EXPECT_TRUE(has(refusal(R"({"type":"object","default":{"pattern":"a{100000000}"}})"), "uses 'pattern' at /default"));
+    EXPECT_TRUE(has(refusal(R"({"properties":{"a":{"enum":[{"pattern":"a{99999999}"}]}}})"),
+                    "uses 'pattern' at /properties/a/enum/0"));
+    EXPECT_TRUE(has(refusal(R"({"x-doc":{"patternProperties":{"a{99999999}":{}}}})"), "uses 'patternProperties' at /x-doc"));
+    // uniqueItems costs time quadratic in a client's array.
+    EXPECT_TRUE(has(refusal(R"({"properties":{"ids":{"type":"array","uniqueItems":true}}})"), "uses 'uniqueItems'"));
+    EXPECT_EQ(refusal(R"({"properties":{"ids":{"type":"array","uniqueItems":false}}})"), "");
     // A property may be named like a keyword: only keywords are refused.
     EXPECT_EQ(refusal("{\"properties\":{\"pattern\":{\"type\":\"string\"}}}"), "");
+    EXPECT_EQ(refusal(R"({"properties":{"$ref":{"type":"string"},"uniqueItems":{"type":"boolean"}}})"), "");
     EXPECT_EQ(refusal("{}"), "");
 }
 

@@ -12,6 +12,8 @@ TEST(QueryToJson, TypesNumbersAndBooleansAndDecodesEscapes)
     // Integers stay integers (a schema's "integer" takes them); a fraction or an exponent is a double.
     EXPECT_EQ(query_to_json("a=-7&b=0.5&c=1e3&d=99999999999999999999"), R"({"a":-7,"b":0.5,"c":1000.0,"d":100000000000000000000.0})");
     EXPECT_EQ(query_to_json(""), "{}");
+    // JSON has no NaN or infinity: such values stay text (a number written there would end the JSON early).
+    EXPECT_EQ(query_to_json("a=nan&b=inf&c=-infinity"), R"({"a":"nan","b":"inf","c":"-infinity"})");
     EXPECT_THROW(query_to_json("a=%zz"), RouteError);
     EXPECT_THROW(query_to_json("a=%2"), RouteError);
 }
