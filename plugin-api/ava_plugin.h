@@ -210,7 +210,7 @@ typedef struct ava_plugin_descriptor {
      * parameters object. The host checks every configuration and every stream's parameters against them
      * before calling the plugin (a failure never reaches it: HTTP 400 / gRPC INVALID_ARGUMENT, or the
      * configuration is refused), shows them in GET /analyzers, and refuses a plugin whose schema is not a
-     * valid schema of an object (at most 64 KiB; no "$ref", "pattern" or "patternProperties"). */
+     * valid schema of an object (at most 64 KiB; no "$ref", "pattern", "patternProperties" or "uniqueItems": true anywhere in it). */
     const char* configuration_schema;
     const char* parameters_schema;
     /* Called instead of create() by a 1.1 host when not NULL: the same configuration, also through typed
