@@ -16,9 +16,19 @@
 
 namespace ava::loading {
 
+namespace {
+
+// Compiled schemas allocate from a memory pool the schema document owns and frees whole: RapidJSON 1.1.0's
+// schema objects leak property names they copy with the default allocator (each load of a plugin with a
+// schema would leak a few bytes).
+using SchemaDocument = rapidjson::GenericSchemaDocument<rapidjson::Value, rapidjson::MemoryPoolAllocator<>>;
+using SchemaValidator = rapidjson::GenericSchemaValidator<SchemaDocument>;
+
+} // namespace
+
 struct ParameterSchema::Compiled {
     explicit Compiled(const rapidjson::Document& document) : schema(document) {}
-    rapidjson::SchemaDocument schema;
+    SchemaDocument schema;
 };
 
 namespace {
@@ -67,14 +77,14 @@ constexpr const char* draft04_meta_schema = R"({
 })";
 
 // Compiled once, never changed: validators only read it, from any thread.
-const rapidjson::SchemaDocument& meta_schema()
+const SchemaDocument& meta_schema()
 {
     static const rapidjson::Document document = [] {
         rapidjson::Document parsed;
         parsed.Parse(draft04_meta_schema);
         return parsed;
     }();
-    static const rapidjson::SchemaDocument schema(document);
+    static const SchemaDocument schema(document);
     return schema;
 }
 
@@ -91,7 +101,8 @@ std::string json_text(const rapidjson::Value& value, std::size_t limit = 80)
     return text;
 }
 
-std::string pointer_text(const rapidjson::Pointer& pointer)
+template <typename Pointer> // RapidJSON pointers differ in allocator type only
+std::string pointer_text(const Pointer& pointer)
 {
     rapidjson::StringBuffer buffer;
     pointer.Stringify(buffer);
@@ -270,7 +281,8 @@ std::string known_names(const rapidjson::Value& schema)
 }
 
 // "a.b" for /a/b; the first `count` tokens only, when given.
-std::string name_of(const rapidjson::Pointer& pointer, std::size_t count = SIZE_MAX)
+template <typename Pointer>
+std::string name_of(const Pointer& pointer, std::size_t count = SIZE_MAX)
 {
     std::string name;
     for (std::size_t i = 0; i < std::min(count, pointer.GetTokenCount()); ++i) {
@@ -318,7 +330,7 @@ std::shared_ptr<const ParameterSchema> ParameterSchema::compile(std::string_view
         throw SchemaError("nests deeper than " + std::to_string(max_schema_depth) + " levels");
     }
     refuse_unsupported(schema->document_, "");
-    rapidjson::SchemaValidator validator(meta_schema());
+    SchemaValidator validator(meta_schema());
     if (!schema->document_.Accept(validator)) {
         const char* keyword = validator.GetInvalidSchemaKeyword(); // null when RapidJSON cannot say
         throw SchemaError("is not a valid JSON Schema (draft-04): '" + std::string(keyword != nullptr ? keyword : "?") +
@@ -347,7 +359,7 @@ std::string ParameterSchema::violation(const rapidjson::Value& parameters) const
     if (depth_of(parameters, max_parameters_depth) > max_parameters_depth) {
         return "parameters nest deeper than " + std::to_string(max_parameters_depth) + " levels";
     }
-    rapidjson::SchemaValidator validator(compiled_->schema);
+    SchemaValidator validator(compiled_->schema);
     if (parameters.Accept(validator)) {
         return "";
     }
