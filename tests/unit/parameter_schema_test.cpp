@@ -42,6 +42,8 @@ TEST(ParameterSchema, RefusesWhatIsNotASchemaOfAnObject)
     EXPECT_TRUE(has(refusal(R"({"properties":{"a":{"enum":[{"pattern":"a{99999999}"}]}}})"),
                     "uses 'pattern' at /properties/a/enum/0"));
     EXPECT_TRUE(has(refusal(R"({"x-doc":{"patternProperties":{"a{99999999}":{}}}})"), "uses 'patternProperties' at /x-doc"));
+    // RapidJSON reads any patternProperties as an object: a number's bits would be its member count.
+    EXPECT_TRUE(has(refusal(R"({"x":{"patternProperties":3333333333333}})"), "uses 'patternProperties' at /x"));
     // uniqueItems costs time quadratic in a client's array.
     EXPECT_TRUE(has(refusal(R"({"properties":{"ids":{"type":"array","uniqueItems":true}}})"), "uses 'uniqueItems'"));
     EXPECT_EQ(refusal(R"({"properties":{"ids":{"type":"array","uniqueItems":false}}})"), "");
