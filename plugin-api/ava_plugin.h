@@ -13,6 +13,8 @@
  *     plugin reads an appended field of a host struct only when AVA_HAS_FIELD says it is there.
  *   - ABI 1.1 appended: the descriptor's configuration_schema, parameters_schema and
  *     create_with_parameters; ava_stream_info's parameters (the typed getters, ava_parameters).
+ *   - ABI 1.2 appended: the descriptor's input_* fields (the frame size and pixel formats the analyzer
+ *     needs, so the host decodes no more than that).
  *
  * Memory
  *   Neither side frees the other's memory. Strings and arrays passed in either direction are only valid for
@@ -37,7 +39,7 @@ extern "C" {
 #endif
 
 #define AVA_PLUGIN_ABI_MAJOR 1
-#define AVA_PLUGIN_ABI_MINOR 1
+#define AVA_PLUGIN_ABI_MINOR 2
 
 /* The one symbol the host looks up. */
 #define AVA_PLUGIN_ENTRY_NAME "ava_plugin_entry"
@@ -71,6 +73,12 @@ typedef enum ava_pixel_format {
     AVA_PIXEL_FORMAT_BGRA32 = 4,
     AVA_PIXEL_FORMAT_RGBA32 = 5
 } ava_pixel_format;
+
+/* ABI 1.2: a set of pixel formats, for ava_plugin_descriptor.input_pixel_formats. */
+#define AVA_PIXEL_FORMAT_BIT(format) (1u << (unsigned)(format))
+
+/* ABI 1.2: ava_plugin_descriptor.input_flags. */
+#define AVA_INPUT_EXACT_SIZE 1u /* deliver exactly input_min_width x input_min_height (aspect not kept) */
 
 /* How the host may call process(): the host enforces what the plugin declares. */
 typedef enum ava_concurrency {
@@ -217,6 +225,26 @@ typedef struct ava_plugin_descriptor {
      * getters. create() stays required (a 1.0 host calls it). */
     ava_status (*create_with_parameters)(const char* config_json, const ava_parameters* config, void** instance,
                                          ava_error* error);
+
+    /* ABI 1.2 — optional (all 0: not declared, every frame arrives as sent or decoded at full size).
+     * The input the analyzer needs, so the host decodes and converts no more than that, once per frame:
+     *   input_pixel_formats  AVA_PIXEL_FORMAT_BIT()s of the formats process() takes (0: any). A frame in
+     *                        another format is converted to the first taken of BGR24, GRAY8, RGB24, BGRA32,
+     *                        RGBA32; a JPEG/PNG/BMP is decoded straight to GRAY8 when GRAY8 is taken and BGR24
+     *                        is not (no colour conversion at all).
+     *   input_min_width/height  the smallest frame the analyzer still works well on (0: full size). The
+     *                        host may shrink a frame by 2, 4 or 8 while both sides stay at least this large
+     *                        (JPEG: decoded at that scale by libjpeg's DCT scaling, much cheaper than a full
+     *                        decode); a smaller frame arrives as sent, never enlarged.
+     *   input_flags          AVA_INPUT_EXACT_SIZE: deliver exactly input_min_width x input_min_height (a
+     *                        model's input size), resized without keeping the aspect ratio.
+     * Boxes are normalised to the frame, so they mean the same at any delivered size. ava_stream_info's
+     * width, height and pixel_format describe the frames as delivered. A 1.0/1.1 host ignores these and
+     * sends frames as before: a plugin must still take any size and format it may be sent. */
+    uint32_t input_pixel_formats;
+    uint32_t input_min_width;
+    uint32_t input_min_height;
+    uint32_t input_flags;
 } ava_plugin_descriptor;
 
 typedef const ava_plugin_descriptor* (*ava_plugin_entry_fn)(void);

@@ -144,13 +144,23 @@ struct Exports {
     }
 };
 
+// The input the analyzer needs (ABI 1.2; see input_* in ava_plugin.h). The default declares nothing.
+//   ava::plugin::Input{.pixel_formats = AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_GRAY8), .min_width = 64,
+//                      .min_height = 64}
+struct Input {
+    uint32_t pixel_formats = 0;
+    uint32_t min_width = 0;
+    uint32_t min_height = 0;
+    uint32_t flags = 0;
+};
+
 // configuration_schema / parameters_schema (ABI 1.1): JSON Schema texts the host checks create()'s
 // configuration and open_stream()'s parameters against before calling the plugin; nullptr: none declared.
 template <typename Instance, typename Session>
 constexpr ava_plugin_descriptor make_descriptor(const char* name, const char* version, const char* description,
                                                 ava_concurrency concurrency,
                                                 const char* configuration_schema = nullptr,
-                                                const char* parameters_schema = nullptr) noexcept
+                                                const char* parameters_schema = nullptr, Input input = {}) noexcept
 {
     using E = Exports<Instance, Session>;
     return ava_plugin_descriptor{AVA_PLUGIN_ABI_MAJOR,
@@ -167,7 +177,11 @@ constexpr ava_plugin_descriptor make_descriptor(const char* name, const char* ve
                                  &E::process,
                                  configuration_schema,
                                  parameters_schema,
-                                 nullptr};
+                                 nullptr,
+                                 input.pixel_formats,
+                                 input.min_width,
+                                 input.min_height,
+                                 input.flags};
 }
 
 } // namespace ava::plugin

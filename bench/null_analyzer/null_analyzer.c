@@ -37,6 +37,6 @@ static const ava_plugin_descriptor null_descriptor = {
     AVA_PLUGIN_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor),
     "null", "1.0.0", "Benchmark analyzer: reports nothing (measures the host alone)",
     AVA_CONCURRENCY_FULL,
-    null_create, null_destroy, null_open, null_close, null_process, NULL, NULL, NULL};
+    null_create, null_destroy, null_open, null_close, null_process, NULL, NULL, NULL, 0, 0, 0, 0};
 
 AVA_PLUGIN_DEFINE_ENTRY(&null_descriptor)

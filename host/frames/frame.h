@@ -21,6 +21,9 @@ struct Frame {
     cv::Mat image;
     ava_pixel_format format = AVA_PIXEL_FORMAT_UNKNOWN;
     std::uint64_t timestamp = 0;
+    // The size the sender sent; `image` may be smaller (what the analyzer declared it needs: input_request.h).
+    std::uint32_t sent_width = 0;
+    std::uint32_t sent_height = 0;
     runtime::MemoryBudget::Reservation reservation; // empty unless decoded under a budget
     // The sender's shared memory the frame was read from (null otherwise). `image` may still own converted
     // pixels: only pixels lying inside the mapping are read in place by an analyzer worker process.

@@ -90,6 +90,38 @@ void check_complete(std::span<const std::uint8_t> bytes, ImageEncoding encoding)
     }
 }
 
+// How to call the decoder for what the analyzer asked: JPEG decodes at a DCT scale and straight to gray in
+// libjpeg itself (OpenCV's IMREAD_REDUCED_*); PNG and BMP decode whole and adapt() shrinks them after.
+struct DecodePlan {
+    int flags = cv::IMREAD_COLOR;
+    bool gray = false;
+    std::uint64_t bytes = 0; // what the decoder allocates
+};
+
+DecodePlan decode_plan_for(const ImageHeader& header, ImageEncoding encoding, const InputRequest& request)
+{
+    DecodePlan plan;
+    plan.gray = delivered_format(AVA_PIXEL_FORMAT_BGR24, request) == AVA_PIXEL_FORMAT_GRAY8;
+    plan.bytes = header.decode_bytes;
+    if (encoding != ImageEncoding::jpeg) {
+        plan.flags = plan.gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+        return plan;
+    }
+    const FrameSize sent{static_cast<std::uint32_t>(header.width), static_cast<std::uint32_t>(header.height)};
+    const int by = reduction_for(sent, request);
+    switch (by) {
+    case 2: plan.flags = plan.gray ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2; break;
+    case 4: plan.flags = plan.gray ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4; break;
+    case 8: plan.flags = plan.gray ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_REDUCED_COLOR_8; break;
+    default: plan.flags = plan.gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR; break;
+    }
+    const auto sides = [by](std::uint64_t side) { return (side + static_cast<std::uint64_t>(by) - 1) / static_cast<std::uint64_t>(by); };
+    // A progressive JPEG's coefficient buffers stay full size; only the output shrinks.
+    plan.bytes = header.decode_bytes - header.width * header.height * 3 +
+                 sides(header.width) * sides(header.height) * (plan.gray ? 1U : 3U);
+    return plan;
+}
+
 } // namespace
 
 std::string_view name_of(ImageEncoding encoding)
@@ -105,7 +137,8 @@ std::string_view name_of(ImageEncoding encoding)
     return "?";
 }
 
-Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, runtime::MemoryBudget* budget)
+Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, runtime::MemoryBudget* budget,
+                   const InputRequest& request)
 {
     if (bytes.empty()) {
         throw FrameError("empty image");
@@ -120,9 +153,10 @@ Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, 
     }
     check_complete(bytes, encoding);
     const auto header = checked_header(bytes, encoding);
+    const auto plan = decode_plan_for(header, encoding, request);
     Frame frame;
     if (budget != nullptr) {
-        auto reservation = budget->reserve_within(static_cast<std::size_t>(header.decode_bytes), budget_patience);
+        auto reservation = budget->reserve_within(static_cast<std::size_t>(plan.bytes), budget_patience);
         if (!reservation) {
             throw FrameBudgetExceeded("no memory left to decode a " + std::to_string(header.width) + "x" +
                                       std::to_string(header.height) + " " + std::string(name_of(encoding)) +
@@ -133,14 +167,17 @@ Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, 
     // imdecode reads through a Mat header over our bytes: no copy of the compressed data.
     const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data()));
     try {
-        frame.image = frames::imdecode(encoded, cv::IMREAD_COLOR);
+        frame.image = frames::imdecode(encoded, plan.flags);
     } catch (const cv::Exception& e) {
         throw FrameError(std::string("cannot decode ") + std::string(name_of(encoding)) + ": " + e.err);
     }
     if (frame.image.empty()) {
         throw FrameError(std::string("cannot decode ") + std::string(name_of(encoding)) + ": corrupt image data");
     }
-    frame.format = AVA_PIXEL_FORMAT_BGR24;
+    frame.format = plan.gray ? AVA_PIXEL_FORMAT_GRAY8 : AVA_PIXEL_FORMAT_BGR24;
+    frame.sent_width = static_cast<std::uint32_t>(header.width);
+    frame.sent_height = static_cast<std::uint32_t>(header.height);
+    adapt(frame, request);
     return frame;
 }
 
@@ -166,7 +203,7 @@ void validate_raw_layout(const RawLayout& layout)
     }
 }
 
-Frame wrap_raw(std::span<const std::uint8_t> bytes, const RawLayout& layout)
+Frame wrap_raw(std::span<const std::uint8_t> bytes, const RawLayout& layout, const InputRequest& request)
 {
     validate_raw_layout(layout);
     const std::uint64_t stride = layout.stride != 0 ? layout.stride : min_row_bytes(layout.format, layout.width);
@@ -237,6 +274,9 @@ Frame wrap_raw(std::span<const std::uint8_t> bytes, const RawLayout& layout)
         break;
     }
     }
+    frame.sent_width = layout.width;
+    frame.sent_height = layout.height;
+    adapt(frame, request);
     return frame;
 }
 

@@ -53,6 +53,16 @@ std::string FrameFormat::describe() const
            " stride " + std::to_string(raw.stride != 0 ? raw.stride : frames::min_row_bytes(raw.format, raw.width));
 }
 
+frames::FrameSize FrameFormat::delivered_size() const
+{
+    return frames::delivered_size({width, height}, input);
+}
+
+ava_pixel_format FrameFormat::delivered_format() const
+{
+    return frames::delivered_format(analyzer_format, input);
+}
+
 std::optional<frames::RawPixelFormat> raw_pixel_format_of(int pixel_format)
 {
     using R = frames::RawPixelFormat;
@@ -174,12 +184,12 @@ frames::Frame frame_of(const contract::MediaSample& sample, const FrameFormat& f
     default:
         throw frames::FrameError("the sample carries no content (neither content_bytes nor content_reference)");
     }
-    frames::Frame frame = format.image ? frames::decode_image(bytes, *format.image, budget) : frames::wrap_raw(bytes, format.raw);
+    frames::Frame frame = format.image ? frames::decode_image(bytes, *format.image, budget, format.input)
+                                       : frames::wrap_raw(bytes, format.raw, format.input);
     // The analyzer's session was opened for the described size and may rely on it.
-    if (format.image && format.width != 0 &&
-        (frame.image.cols != static_cast<int>(format.width) || frame.image.rows != static_cast<int>(format.height))) {
-        throw frames::FrameError("the image is " + std::to_string(frame.image.cols) + "x" +
-                                 std::to_string(frame.image.rows) + " but the stream's descriptor says " +
+    if (format.image && format.width != 0 && (frame.sent_width != format.width || frame.sent_height != format.height)) {
+        throw frames::FrameError("the image is " + std::to_string(frame.sent_width) + "x" +
+                                 std::to_string(frame.sent_height) + " but the stream's descriptor says " +
                                  std::to_string(format.width) + "x" + std::to_string(format.height));
     }
     frame.timestamp = sample.timestamp();

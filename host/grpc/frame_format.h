@@ -19,7 +19,12 @@ struct FrameFormat {
     frames::RawLayout raw;                      // RAW only
     std::uint32_t width = 0;                    // as described (0 for images that did not say)
     std::uint32_t height = 0;
-    ava_pixel_format analyzer_format = AVA_PIXEL_FORMAT_UNKNOWN; // what analyzers are handed
+    ava_pixel_format analyzer_format = AVA_PIXEL_FORMAT_UNKNOWN; // what wrap_raw/decode_image produce
+    frames::InputRequest input; // what the stream's analyzer declared it needs (set once it is resolved)
+
+    // The size and format the analyzer is handed (0x0 for images that did not say their size).
+    frames::FrameSize delivered_size() const;
+    ava_pixel_format delivered_format() const;
 
     std::string describe() const; // "RAW bgr24 640x480 stride 1920", "JPG 416x416"
 };
@@ -30,7 +35,8 @@ FrameFormat frame_format_of(const contract::MediaDescriptor& media);
 // The AVA pixel format's counterpart, or nullopt for NONE and values outside the contract.
 std::optional<frames::RawPixelFormat> raw_pixel_format_of(int pixel_format);
 
-// The frame a sample carries. `mapping` is the stream's shared memory (null when it has none). The Frame
+// The frame a sample carries, as the analyzer asked for it (format.input). `mapping` is the stream's shared
+// memory (null when it has none). The Frame
 // may point into the sample's bytes or the mapping: keep both alive while it is in use. A decoded image's
 // pixels are reserved from `budget` (null: none) for as long as the Frame lives.
 // A RAW shared-memory reference longer than the frame is read for exactly the frame's bytes from its

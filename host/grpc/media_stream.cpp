@@ -254,13 +254,14 @@ std::optional<grpc::Status> MediaStream::set_up()
             const auto& shared = descriptor.shared_memory_buffer_transfer_properties();
             mapping_ = frames::SharedMemoryMapping::open(shared.handle_name(), shared.length_bytes());
         }
+        format_.input = route.analyzer->plugin().input();
         loading::StreamInfo info;
         info.pipeline_name = pipeline_;
         info.node_name = node_;
         info.route = route.route;
-        info.width = format_.width;
-        info.height = format_.height;
-        info.pixel_format = format_.analyzer_format;
+        info.width = format_.delivered_size().width; // what the analyzer will be handed
+        info.height = format_.delivered_size().height;
+        info.pixel_format = format_.delivered_format();
         info.timescale = descriptor.media_descriptor().timescale();
         info.parameters_json = route.parameters_json;
         session_ = route.analyzer->open_session(info);

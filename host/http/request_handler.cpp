@@ -87,16 +87,18 @@ std::uint64_t raw_number(const ContentType& type, const char* name, bool require
     return value;
 }
 
-frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t> body, runtime::MemoryBudget* memory)
+// The frame as the analyzer asked for it (`input`).
+frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t> body, runtime::MemoryBudget* memory,
+                          const frames::InputRequest& input)
 {
     if (type.media_type == "image/jpeg" || type.media_type == "image/jpg") {
-        return frames::decode_image(body, frames::ImageEncoding::jpeg, memory);
+        return frames::decode_image(body, frames::ImageEncoding::jpeg, memory, input);
     }
     if (type.media_type == "image/png") {
-        return frames::decode_image(body, frames::ImageEncoding::png, memory);
+        return frames::decode_image(body, frames::ImageEncoding::png, memory, input);
     }
     if (type.media_type == "image/bmp" || type.media_type == "image/x-ms-bmp") {
-        return frames::decode_image(body, frames::ImageEncoding::bmp, memory);
+        return frames::decode_image(body, frames::ImageEncoding::bmp, memory, input);
     }
     // image/x-raw
     frames::RawLayout layout;
@@ -110,7 +112,7 @@ frames::Frame decode_body(const ContentType& type, std::span<const std::uint8_t>
     layout.width = static_cast<std::uint32_t>(raw_number(type, "width", true));
     layout.height = static_cast<std::uint32_t>(raw_number(type, "height", true));
     layout.stride = raw_number(type, "stride", false);
-    return frames::wrap_raw(body, layout);
+    return frames::wrap_raw(body, layout, input);
 }
 
 // Which stream a request belongs to, if it says: Intel's ?stream-id=, else the live pipeline.
@@ -458,7 +460,8 @@ Response RequestHandler::analyze(const Request& request, std::chrono::steady_clo
         }
         live::FrameInFlight in_flight(live.get());
         auto step_started = std::chrono::steady_clock::now();
-        const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body(), &memory_);
+        const auto frame = decode_body(parse_content_type(request[beast_http::field::content_type]), request.body(), &memory_,
+                                       route.analyzer->plugin().input());
         if (counted.series != nullptr) {
             counted.series->decode_seconds->Observe(metrics::seconds_since(step_started));
             step_started = std::chrono::steady_clock::now();
@@ -594,6 +597,8 @@ Response RequestHandler::listing(const Request& request) const
         w.String(loading::to_string(analyzer.isolation));
         write_schema(w, "configurationSchema", analyzer.configuration_schema.get());
         write_schema(w, "parametersSchema", analyzer.parameters_schema.get());
+        w.Key("input"); // ABI 1.2: what the host decodes frames to for it
+        w.String(analyzer.input.describe().c_str());
         if (analyzer.isolation == loading::Isolation::process) {
             w.Key("worker");
             w.StartObject();

@@ -335,7 +335,9 @@ std::shared_ptr<IsolatedPlugin> IsolatedPlugin::load(const std::filesystem::path
                              hello.loaded_path,
                              std::chrono::system_clock::now(),
                              schema_of(file, "configuration_schema", hello.configuration_schema),
-                             schema_of(file, "parameters_schema", hello.parameters_schema)};
+                             schema_of(file, "parameters_schema", hello.parameters_schema),
+                             loading::declared_input(file.string(), hello.input_pixel_formats, hello.input_min_width,
+                                                     hello.input_min_height, hello.input_flags)};
     return std::make_shared<IsolatedPlugin>(std::move(info), std::move(options), settings.analysis_timeout,
                                             std::move(first));
 }

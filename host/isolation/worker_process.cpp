@@ -124,6 +124,9 @@ WorkerHello read_hello(const Message& message)
             *schema = std::string(r.get_string());
         }
     }
+    for (auto* field : {&hello.input_pixel_formats, &hello.input_min_width, &hello.input_min_height, &hello.input_flags}) {
+        *field = r.get<std::uint32_t>();
+    }
     return hello;
 }
 

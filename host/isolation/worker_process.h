@@ -67,6 +67,8 @@ struct WorkerHello {
     ava_concurrency concurrency = AVA_CONCURRENCY_SERIAL;
     // ABI 1.1 schemas the plugin declared, as texts (nullopt: none); compiled again by the host.
     std::optional<std::string> configuration_schema, parameters_schema;
+    // ABI 1.2 declared input, as the descriptor's four fields; checked again by the host.
+    std::uint32_t input_pixel_formats = 0, input_min_width = 0, input_min_height = 0, input_flags = 0;
 };
 
 class WorkerProcess {

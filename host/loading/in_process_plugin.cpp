@@ -73,7 +73,7 @@ PluginInfo info_of(const PluginLibrary& library)
     return PluginInfo{library.name(),        library.version(),     library.description(),
                       library.abi_version(), library.descriptor().concurrency,
                       library.source(),      library.loaded_path(), library.load_time(),
-                      library.configuration_schema(), library.parameters_schema()};
+                      library.configuration_schema(), library.parameters_schema(), library.input()};
 }
 
 InProcessPlugin::InProcessPlugin(std::shared_ptr<PluginLibrary> library)

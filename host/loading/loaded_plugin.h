@@ -5,6 +5,8 @@
 
 #include "parameter_schema.h"
 
+#include "frames/input_request.h"
+
 #include <ava_plugin.h>
 
 #include <chrono>
@@ -33,6 +35,8 @@ struct PluginInfo {
     // ABI 1.1: what the plugin declared (nullptr: nothing), compiled when it loaded.
     std::shared_ptr<const ParameterSchema> configuration_schema;
     std::shared_ptr<const ParameterSchema> parameters_schema;
+    // ABI 1.2: the frames it needs (nothing declared: frames as sent, decoded at full size).
+    frames::InputRequest input;
 };
 
 // How an isolated plugin is doing, for /analyzers, readiness and the router.
@@ -77,6 +81,7 @@ public:
     const std::filesystem::path& source() const noexcept { return info_.source; }
     const std::filesystem::path& loaded_path() const noexcept { return info_.loaded_path; }
     std::chrono::system_clock::time_point load_time() const noexcept { return info_.load_time; }
+    const frames::InputRequest& input() const noexcept { return info_.input; }
 
 private:
     PluginInfo info_;

@@ -27,7 +27,7 @@ AnalyzerState state_of(const Analyzer& analyzer, bool draining)
     return AnalyzerState{analyzer.name(),  plugin.version(),     plugin.abi_version(), plugin.description(),
                          plugin.source(),  plugin.loaded_path(), plugin.load_time(),   draining,
                          plugin.isolation(), plugin.health(), plugin.info().configuration_schema,
-                         plugin.info().parameters_schema};
+                         plugin.info().parameters_schema, plugin.input()};
 }
 
 // dlclose does not unmap a library that marked itself unloadable (GCC's STB_GNU_UNIQUE symbols do):

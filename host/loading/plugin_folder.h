@@ -51,6 +51,7 @@ struct AnalyzerState {
     PluginHealth health;
     std::shared_ptr<const ParameterSchema> configuration_schema; // ABI 1.1, nullptr: none declared
     std::shared_ptr<const ParameterSchema> parameters_schema;
+    frames::InputRequest input; // ABI 1.2
 };
 
 struct PluginCounters {

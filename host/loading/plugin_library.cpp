@@ -103,6 +103,16 @@ std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where,
     return refused_unless_valid(where, field, [&] { return ParameterSchema::compile(text); });
 }
 
+frames::InputRequest declared_input(const std::string& where, std::uint32_t pixel_formats, std::uint32_t min_width,
+                                    std::uint32_t min_height, std::uint32_t flags)
+{
+    try {
+        return frames::input_request_of(pixel_formats, min_width, min_height, flags);
+    } catch (const std::invalid_argument& e) {
+        throw PluginLoadError(where + ": refused: descriptor's input: " + e.what());
+    }
+}
+
 PluginLibrary::PluginLibrary(Key /*unused*/, std::filesystem::path source, std::filesystem::path shadow)
     : source_(std::move(source)), shadow_(std::move(shadow)), load_time_(std::chrono::system_clock::now())
 {
@@ -187,6 +197,10 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     }
     if (AVA_HAS_FIELD(descriptor, ava_plugin_descriptor, parameters_schema)) {
         plugin->parameters_schema_ = declared_schema(where, "parameters_schema", descriptor->parameters_schema);
+    }
+    if (AVA_HAS_FIELD(descriptor, ava_plugin_descriptor, input_flags)) { // ABI 1.2
+        plugin->input_ = declared_input(where, descriptor->input_pixel_formats, descriptor->input_min_width,
+                                        descriptor->input_min_height, descriptor->input_flags);
     }
     plugin->descriptor_ = descriptor;
     return plugin;

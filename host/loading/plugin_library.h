@@ -4,6 +4,8 @@
 
 #include "parameter_schema.h"
 
+#include "frames/input_request.h"
+
 #include <ava_plugin.h>
 
 #include <boost/dll/shared_library.hpp>
@@ -48,6 +50,8 @@ public:
     // ABI 1.1's declared schemas, compiled at load (nullptr: none declared, or a 1.0 plugin).
     const std::shared_ptr<const ParameterSchema>& configuration_schema() const noexcept { return configuration_schema_; }
     const std::shared_ptr<const ParameterSchema>& parameters_schema() const noexcept { return parameters_schema_; }
+    // ABI 1.2's declared input, checked at load (nothing declared for an older plugin).
+    const frames::InputRequest& input() const noexcept { return input_; }
 
     PluginLibrary(Key, std::filesystem::path source, std::filesystem::path shadow);
 
@@ -60,6 +64,7 @@ private:
     std::chrono::system_clock::time_point load_time_;
     std::shared_ptr<const ParameterSchema> configuration_schema_;
     std::shared_ptr<const ParameterSchema> parameters_schema_;
+    frames::InputRequest input_;
 };
 
 // A schema declared by a plugin, compiled; a bad one refuses the plugin (PluginLoadError naming `where` and
@@ -67,5 +72,9 @@ private:
 std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where, const char* field, const char* text);
 std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where, const char* field,
                                                        std::string_view text);
+// A plugin's declared input (ABI 1.2 input_* fields), checked; a bad one refuses the plugin (PluginLoadError
+// naming `where`). Shared like declared_schema.
+frames::InputRequest declared_input(const std::string& where, std::uint32_t pixel_formats, std::uint32_t min_width,
+                                    std::uint32_t min_height, std::uint32_t flags);
 
 } // namespace ava::loading

@@ -65,7 +65,10 @@ constexpr const char* parameters_schema = R"json({"type": "object", "additionalP
 
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "color_intensity", "1.0.0", "Grayscale colour intensity: classifies a frame as dark or light",
-    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema,
+    // ABI 1.2: a mean and a share of gray levels need no colour and few pixels; the host decodes a JPEG
+    // straight to gray at up to 1/8 scale (answers checked against full decode: reduced_decode_test).
+    ava::plugin::Input{.pixel_formats = AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_GRAY8), .min_width = 64, .min_height = 64});
 
 } // namespace
 

@@ -490,7 +490,10 @@ constexpr const char* parameters_schema = R"json({"type": "object", "additionalP
 
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "faces", "1.0.0", "Face detection: MediaPipe BlazeFace (cv::dnn) or a Haar cascade; entities tagged 'face'",
-    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema,
+    // ABI 1.2: BlazeFace sees 256x256 whatever it is sent; fed from at least 384 per side its scores move by
+    // under 0.05 (from 256 they moved by 0.058: reduced_decode_test). Haar starts near its 640-wide limit.
+    ava::plugin::Input{.min_width = 384, .min_height = 384});
 
 } // namespace
 

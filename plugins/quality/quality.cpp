@@ -220,7 +220,10 @@ constexpr const char* parameters_schema = R"json({"type": "object", "additionalP
 
 constexpr ava_plugin_descriptor descriptor = ava::plugin::make_descriptor<Instance, Session>(
     "quality", "1.0.0", "Camera health: sharpness, exposure and BRISQUE quality classifications",
-    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema);
+    AVA_CONCURRENCY_FULL, parameters_schema, parameters_schema,
+    // ABI 1.2: everything is measured on gray levels at most 640 wide (the default max_width, so thresholds
+    // mean the same at any resolution); the host may decode down to that, straight to gray.
+    ava::plugin::Input{.pixel_formats = AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_GRAY8), .min_width = 640, .min_height = 360});
 
 } // namespace
 

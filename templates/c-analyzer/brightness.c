@@ -148,7 +148,11 @@ static const ava_plugin_descriptor descriptor = {
     AVA_CONCURRENCY_FULL,
     create, destroy, open_stream, close_stream, process,
     /* ABI 1.1: the configuration and the stream parameters take the same names (streams layer over it). */
-    parameters_schema, parameters_schema, create_with_parameters
+    parameters_schema, parameters_schema, create_with_parameters,
+    /* ABI 1.2: the input it needs. A grid of luma samples needs no colour and few pixels, so the host may
+     * decode a JPEG straight to gray at 1/2, 1/4 or 1/8 scale while both sides stay at least 64: far
+     * cheaper than a full decode. Declare 0, 0, 0, 0 to get every frame as sent. */
+    AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_GRAY8), 64, 64, 0
 };
 
 AVA_PLUGIN_DEFINE_ENTRY(&descriptor)

@@ -302,7 +302,7 @@ TEST_F(HttpFrontend, HealthAndAnalyzerListing)
     EXPECT_EQ(health.body, R"({"status":"ok"})");
     const auto listing = http_request(port(), "GET", "/analyzers");
     ASSERT_EQ(listing.status, 200);
-    EXPECT_NE(listing.body.find(R"("name":"color_intensity","version":"1.0.0","abiVersion":"1.1")"), std::string::npos)
+    EXPECT_NE(listing.body.find(R"("name":"color_intensity","version":"1.0.0","abiVersion":"1.2")"), std::string::npos)
         << listing.body;
     EXPECT_NE(listing.body.find(R"("name":"probe")"), std::string::npos) << listing.body;
 }

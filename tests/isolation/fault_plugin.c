@@ -127,7 +127,7 @@ static ava_status fault_process(void* session, const ava_frame* frame, const ava
 static const ava_plugin_descriptor descriptor = {
     AVA_PLUGIN_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor), FAULT_NAME, "1.0.0",
     "misbehaves on request (tests)", AVA_CONCURRENCY_PER_SESSION, fault_create, fault_destroy, fault_open,
-    fault_close, fault_process, NULL, NULL, NULL};
+    fault_close, fault_process, NULL, NULL, NULL, 0, 0, 0, 0};
 
 AVA_PLUGIN_EXPORT const ava_plugin_descriptor* ava_plugin_entry(void)
 {

@@ -54,7 +54,7 @@ TEST_F(PluginLoading, BrokenPluginsAreRefusedAndGoodOnesServe)
 {
     HostProcess host({"--no-grpc"}, plugins_.path());
     const auto log = host.log();
-    EXPECT_NE(log.find("libprobe_abi2.so: refused: built for plugin ABI 2.1, this host implements ABI 1.1"),
+    EXPECT_NE(log.find("libprobe_abi2.so: refused: built for plugin ABI 2.2, this host implements ABI 1.2"),
               std::string::npos)
         << log;
     EXPECT_NE(log.find("libno_entry.so: refused: no entry symbol 'ava_plugin_entry'"), std::string::npos) << log;

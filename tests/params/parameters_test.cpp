@@ -161,7 +161,7 @@ TEST_P(Parameters, AnalyzersListsTheSchemasAndTheRefusalOfAnInvalidOne)
     }
     ASSERT_TRUE(analyzers.count("params_probe")) << body;
     const auto& probe = *analyzers["params_probe"];
-    EXPECT_STREQ(probe["abiVersion"].GetString(), "1.1");
+    EXPECT_STREQ(probe["abiVersion"].GetString(), "1.2");
     ASSERT_TRUE(probe["parametersSchema"].IsObject()) << body;
     EXPECT_EQ(probe["parametersSchema"]["properties"]["threshold"]["maximum"].GetInt(), 255);
     EXPECT_FALSE(probe["parametersSchema"]["additionalProperties"].GetBool());

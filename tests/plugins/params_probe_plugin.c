@@ -142,6 +142,6 @@ static const ava_plugin_descriptor descriptor = {
     PARAMS_PROBE_NAME, "1.1.0", "Test analyzer in C: declared schemas, typed getters",
     AVA_CONCURRENCY_SERIAL,
     params_create, params_destroy, params_open, params_close, params_process,
-    configuration_schema, parameters_schema, params_create_with_parameters};
+    configuration_schema, parameters_schema, params_create_with_parameters, 0, 0, 0, 0};
 
 AVA_PLUGIN_DEFINE_ENTRY(&descriptor)

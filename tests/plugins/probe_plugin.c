@@ -11,6 +11,10 @@
  *   badutf8        emits invalid UTF-8 (0xFF, overlong, truncated) in every kind of string
  *   huge           emits a 100 MB text and returns the host's refusal as its own status
  *   hugeignored    emits a 100 MB text, ignores the host's refusal and returns OK
+ *   frameinfo      two classifications: "frame <W>x<H>/<pixel format>" of the frame process() got and
+ *                  "stream <W>x<H>/<pixel format>" of what open_stream's info said
+ * Built with PROBE_INPUT_FORMATS / PROBE_INPUT_MIN_WIDTH / PROBE_INPUT_MIN_HEIGHT / PROBE_INPUT_FLAGS, it
+ * declares that input (ABI 1.2).
  */
 #define _POSIX_C_SOURCE 199309L
 #include <ava_plugin.h>
@@ -20,13 +24,14 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED, MODE_THIRD_FAILS } probe_mode;
+typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED, MODE_THIRD_FAILS, MODE_FRAMEINFO } probe_mode;
 
 #define PROBE_HUGE_BYTES (100u * 1024u * 1024u)
 
 typedef struct probe_session {
     probe_mode mode;
     unsigned long frames;
+    char stream[64]; /* what open_stream's info said, for mode frameinfo */
 } probe_session;
 
 static int has_mode(const char* json, const char* mode)
@@ -66,7 +71,9 @@ static ava_status probe_open(void* instance, const ava_stream_info* info, void**
               : has_mode(info->parameters_json, "huge") ? MODE_HUGE
               : has_mode(info->parameters_json, "hugeignored") ? MODE_HUGEIGNORED
               : has_mode(info->parameters_json, "everythirdfails") ? MODE_THIRD_FAILS
+              : has_mode(info->parameters_json, "frameinfo") ? MODE_FRAMEINFO
                                                         : MODE_ALL;
+    snprintf(s->stream, sizeof s->stream, "stream %ux%u/%d", info->width, info->height, (int)info->pixel_format);
     *session = s;
     return AVA_STATUS_OK;
 }
@@ -90,6 +97,12 @@ static ava_status probe_process(void* session, const ava_frame* frame, const ava
     switch (s->mode) {
     case MODE_EMPTY:
         return AVA_STATUS_OK;
+    case MODE_FRAMEINFO: {
+        char got[64];
+        snprintf(got, sizeof got, "frame %s/%d", size, (int)frame->pixel_format);
+        if (sink->classification(sink->context, NULL, got, 1.0f) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
+        return sink->classification(sink->context, NULL, s->stream, 1.0f);
+    }
     case MODE_FAIL:
         snprintf(error->message, sizeof error->message, "probe: failure requested (mode 'fail')");
         return AVA_STATUS_INTERNAL;
@@ -169,7 +182,18 @@ static const ava_plugin_descriptor probe_descriptor = {
     AVA_CONCURRENCY_PER_SESSION,
     probe_create, probe_destroy, probe_open, probe_close, probe_process,
 #if AVA_PLUGIN_ABI_MINOR >= 1 /* built against tests/plugins/abi-1.0 too, as a real 1.0 plugin */
-    NULL, NULL, NULL
+    NULL, NULL, NULL,
+#endif
+#if AVA_PLUGIN_ABI_MINOR >= 2
+#ifndef PROBE_INPUT_FORMATS
+#define PROBE_INPUT_FORMATS 0
+#define PROBE_INPUT_MIN_WIDTH 0
+#define PROBE_INPUT_MIN_HEIGHT 0
+#endif
+#ifndef PROBE_INPUT_FLAGS
+#define PROBE_INPUT_FLAGS 0
+#endif
+    PROBE_INPUT_FORMATS, PROBE_INPUT_MIN_WIDTH, PROBE_INPUT_MIN_HEIGHT, PROBE_INPUT_FLAGS
 #endif
 };
 

@@ -73,6 +73,6 @@ static const ava_plugin_descriptor serial_descriptor = {
     AVA_PLUGIN_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor),
     "serial_probe", "1.0.0", "Test analyzer in plain C: checks that SERIAL calls never overlap",
     AVA_CONCURRENCY_SERIAL,
-    serial_create, serial_destroy, serial_open, serial_close, serial_process, NULL, NULL, NULL};
+    serial_create, serial_destroy, serial_open, serial_close, serial_process, NULL, NULL, NULL, 0, 0, 0, 0};
 
 AVA_PLUGIN_DEFINE_ENTRY(&serial_descriptor)

@@ -57,7 +57,7 @@ TEST_F(HotReload, PluginDroppedIntoTheFolderStartsAnswering)
     EXPECT_EQ(swap->version, "1.0.0");
     EXPECT_EQ(swap->source, swap_file().string());
     EXPECT_EQ(counter(port(), "reloads", "plugins"), 1u);
-    EXPECT_NE(host_->log().find("loaded analyzer 'swap' version 1.0.0 (ABI 1.1, isolation process) from " + swap_file().string()),
+    EXPECT_NE(host_->log().find("loaded analyzer 'swap' version 1.0.0 (ABI 1.2, isolation process) from " + swap_file().string()),
               std::string::npos);
 }
 
@@ -152,7 +152,7 @@ TEST_F(HotReload, BrokenVersionsAreRefusedAndTheOldOneKeepsServing)
     std::ofstream(not_elf) << "#!/bin/sh\necho this is not a plugin\n";
 
     const std::vector<std::pair<std::filesystem::path, std::string>> broken{
-        {test_plugin("swap_v3_abi"), "refused: built for plugin ABI 2.1, this host implements ABI 1.1"},
+        {test_plugin("swap_v3_abi"), "refused: built for plugin ABI 2.2, this host implements ABI 1.2"},
         {test_plugin("swap_v3_symbol"), "undefined symbol: ava_swap_missing_function"},
         {test_plugin("swap_v3_create"), "swap: create failed: swap: this build always fails to create"},
         {not_elf, "refused: not an ELF shared library"},

@@ -128,6 +128,6 @@ static const ava_plugin_descriptor swap_descriptor = {
     SWAP_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor),
     "swap", SWAP_VERSION, "Test analyzer for hot reload: says which version answered",
     AVA_CONCURRENCY_FULL,
-    swap_create, swap_destroy, swap_open, swap_close, swap_process, NULL, NULL, NULL};
+    swap_create, swap_destroy, swap_open, swap_close, swap_process, NULL, NULL, NULL, 0, 0, 0, 0};
 
 AVA_PLUGIN_DEFINE_ENTRY(&swap_descriptor)

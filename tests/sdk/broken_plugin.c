@@ -93,6 +93,6 @@ static const ava_plugin_descriptor descriptor = {
 #else
     AVA_CONCURRENCY_PER_SESSION,
 #endif
-    create, destroy, open_stream, close_stream, process, NULL, NULL, NULL};
+    create, destroy, open_stream, close_stream, process, NULL, NULL, NULL, 0, 0, 0, 0};
 
 AVA_PLUGIN_DEFINE_ENTRY(&descriptor)

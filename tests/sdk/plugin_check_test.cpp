@@ -157,12 +157,21 @@ TEST(PluginCheck, RefusedPluginAndUsageErrors)
     EXPECT_EQ(check(test_plugin("ok") + " --config '[1]'").status, 2);
 }
 
+TEST(PluginCheck, ShowsTheDeclaredInput)
+{
+    const auto gray = check(quoted((test_plugins_dir() / "libprobe_gray.so").string()) + " --frames 10");
+    EXPECT_TRUE(has(gray.output, "input        GRAY8, min 100x100")) << gray.output;
+    const auto json = check(quoted((built_plugins_dir() / "libcolor_intensity.so").string()) + " --frames 10 --json");
+    EXPECT_EQ(json.status, 0) << json.output;
+    EXPECT_TRUE(has(json.output, "\"input\": \"GRAY8, min 64x64\"")) << json.output;
+}
+
 TEST(PluginCheck, ShowsDeclaredSchemasAndChecksConfigAndParamsAgainstThem)
 {
     const auto plugin = quoted((test_plugins_dir() / "libparams_probe.so").string());
     auto run = check(plugin + " --frames 10 --config '{\"label\":\"x\"}' --params '{\"threshold\":12}'");
     EXPECT_EQ(run.status, 0) << run.output;
-    EXPECT_TRUE(has(run.output, "ABI          1.1")) << run.output;
+    EXPECT_TRUE(has(run.output, "ABI          1.2")) << run.output;
     EXPECT_TRUE(has(run.output, "parameters   {\"type\":\"object\",\"properties\":{\"threshold\"")) << run.output;
     EXPECT_TRUE(has(run.output, "configuration {\"type\":\"object\"")) << run.output;
 

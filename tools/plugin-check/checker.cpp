@@ -534,6 +534,7 @@ void check_descriptor(const loading::PluginLibrary& library, CheckResult& result
     r.struct_size = d.struct_size;
     r.configuration_schema = library.configuration_schema() ? library.configuration_schema()->text() : "";
     r.parameters_schema = library.parameters_schema() ? library.parameters_schema()->text() : "";
+    r.input = library.input().describe();
     static const std::regex name_pattern("[a-z0-9_-]+");
     if (!std::regex_match(r.name, name_pattern)) {
         result.report.fail("descriptor", "name '" + r.name + "' is not [a-z0-9_-]+ (it is also the HTTP path)");

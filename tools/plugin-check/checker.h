@@ -23,6 +23,7 @@ struct Descriptor {
     std::string name, version, abi, description, concurrency;
     std::size_t struct_size = 0;
     std::string configuration_schema, parameters_schema; // ABI 1.1 JSON Schema texts, "" when not declared
+    std::string input; // ABI 1.2 declared input, as GET /analyzers shows it
 };
 
 struct CheckResult {

@@ -66,6 +66,7 @@ void print_text(const ava::plugin_check::CheckOptions& options, const CheckResul
         const auto schema = [](const std::string& text) { return text.empty() ? std::string("not declared") : text; };
         line("configuration", " " + schema(d.configuration_schema));
         line("parameters   ", schema(d.parameters_schema));
+        line("input        ", d.input);
     }
     line("exports      ", r.exports.empty() ? "nothing" : join(r.exports));
     if (r.loaded) {
@@ -114,6 +115,7 @@ void print_json(const ava::plugin_check::CheckOptions& options, const CheckResul
         w.Key("structSize"), w.Uint64(d.struct_size);
         w.Key("concurrency"), w.String(d.concurrency.c_str());
         w.Key("description"), w.String(d.description.c_str());
+        w.Key("input"), w.String(d.input.c_str());
         for (const auto& [key, text] : {std::pair{"configurationSchema", &d.configuration_schema},
                                         std::pair{"parametersSchema", &d.parameters_schema}}) {
             w.Key(key);

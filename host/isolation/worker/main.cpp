@@ -369,6 +369,11 @@ void send_hello(const PluginLibrary* library, const std::string& refusal)
         for (const auto* schema : {library->configuration_schema().get(), library->parameters_schema().get()}) {
             w.put_optional(schema != nullptr ? schema->text().c_str() : nullptr);
         }
+        const auto& input = library->input(); // as checked by the loader: unknown bits dropped
+        w.put(input.pixel_formats)
+            .put(input.min_width)
+            .put(input.min_height)
+            .put(input.exact_size ? AVA_INPUT_EXACT_SIZE : 0U);
     }
     send_message(control_fd, MessageHeader{0, MessageKind::hello, 0}, w.bytes());
 }

@@ -1,0 +1,117 @@
+// What an analyzer is handed for what it declared (ABI 1.2 input_*): the scale and format arithmetic, the
+// checks on a declaration, and decode_image / wrap_raw delivering exactly that.
+#include "frames/frame_decoder.h"
+#include "frames/input_request.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <stdexcept>
+#include <vector>
+
+namespace ava::frames {
+namespace {
+
+constexpr std::uint32_t gray_bit = AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_GRAY8);
+constexpr std::uint32_t rgb_bit = AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_RGB24);
+
+TEST(InputRequest, ShrinksByTheLargestPowerOfTwoThatKeepsBothSidesLargeEnough)
+{
+    const InputRequest min_100{.pixel_formats = 0, .min_width = 100, .min_height = 100};
+    EXPECT_EQ(reduction_for({800, 600}, min_100), 4);  // 200x150; 100x75 would be too low
+    EXPECT_EQ(reduction_for({800, 800}, min_100), 8);  // 100x100 exactly
+    EXPECT_EQ(reduction_for({801, 801}, min_100), 8);  // rounds up, as libjpeg does: 101x101
+    EXPECT_EQ(reduction_for({199, 600}, min_100), 2);  // 199/2 rounds up to 100; /4 would be 50 wide
+    EXPECT_EQ(reduction_for({99, 99}, min_100), 1);    // smaller than asked: as sent, never enlarged
+    EXPECT_EQ(reduction_for({4000, 3000}, InputRequest{}), 1);
+    EXPECT_EQ((delivered_size({801, 601}, min_100)), (FrameSize{201, 151}));
+    EXPECT_EQ((delivered_size({0, 0}, min_100)), (FrameSize{0, 0})); // unknown stays unknown
+    const InputRequest exact{.pixel_formats = 0, .min_width = 64, .min_height = 48, .exact_size = true};
+    EXPECT_EQ((delivered_size({800, 600}, exact)), (FrameSize{64, 48}));
+    EXPECT_EQ((delivered_size({32, 32}, exact)), (FrameSize{64, 48})); // exact means exact, even enlarged
+}
+
+TEST(InputRequest, FormatIsKeptWhenTakenElseTheFirstTakenInOrder)
+{
+    const InputRequest gray{.pixel_formats = gray_bit};
+    EXPECT_EQ(delivered_format(AVA_PIXEL_FORMAT_BGR24, gray), AVA_PIXEL_FORMAT_GRAY8);
+    EXPECT_EQ(delivered_format(AVA_PIXEL_FORMAT_GRAY8, gray), AVA_PIXEL_FORMAT_GRAY8);
+    const InputRequest gray_or_rgb{.pixel_formats = gray_bit | rgb_bit};
+    EXPECT_EQ(delivered_format(AVA_PIXEL_FORMAT_RGB24, gray_or_rgb), AVA_PIXEL_FORMAT_RGB24);
+    EXPECT_EQ(delivered_format(AVA_PIXEL_FORMAT_BGRA32, gray_or_rgb), AVA_PIXEL_FORMAT_GRAY8);
+    EXPECT_EQ(delivered_format(AVA_PIXEL_FORMAT_RGBA32, InputRequest{}), AVA_PIXEL_FORMAT_RGBA32);
+}
+
+TEST(InputRequest, DeclarationsAreCheckedAndNewerBitsIgnored)
+{
+    EXPECT_THROW(input_request_of(1u << 20, 0, 0, 0), std::invalid_argument);      // no format we know
+    EXPECT_THROW(input_request_of(0, 100000, 10, 0), std::invalid_argument);       // over the frame limit
+    EXPECT_THROW(input_request_of(0, 64, 0, AVA_INPUT_EXACT_SIZE), std::invalid_argument); // not a size
+    const auto request = input_request_of(gray_bit | (1u << 20), 64, 48, AVA_INPUT_EXACT_SIZE | 0x100u);
+    EXPECT_EQ(request.pixel_formats, gray_bit);
+    EXPECT_TRUE(request.exact_size);
+    EXPECT_EQ(request.describe(), "GRAY8, exactly 64x48");
+    EXPECT_EQ(InputRequest{}.describe(), "any format, full size");
+    EXPECT_TRUE(input_request_of(0, 0, 0, 0).declares_nothing());
+}
+
+std::vector<std::uint8_t> jpeg_of(const cv::Mat& image)
+{
+    std::vector<std::uint8_t> bytes;
+    cv::imencode(".jpg", image, bytes);
+    return bytes;
+}
+
+cv::Mat pattern(int width, int height)
+{
+    cv::Mat image(height, width, CV_8UC3);
+    cv::randu(image, cv::Scalar::all(0), cv::Scalar::all(255));
+    cv::GaussianBlur(image, image, {9, 9}, 3);
+    return image;
+}
+
+TEST(DecodeImage, JpegArrivesAtTheDeclaredScaleInGrayAndKeepsWhatWasSent)
+{
+    const auto jpeg = jpeg_of(pattern(800, 600));
+    const InputRequest gray_100{.pixel_formats = gray_bit, .min_width = 100, .min_height = 100};
+    const auto frame = decode_image(jpeg, ImageEncoding::jpeg, nullptr, gray_100);
+    EXPECT_EQ(frame.format, AVA_PIXEL_FORMAT_GRAY8);
+    EXPECT_EQ(frame.image.type(), CV_8UC1);
+    EXPECT_EQ(frame.image.size(), cv::Size(200, 150));
+    EXPECT_EQ(frame.sent_width, 800u);
+    EXPECT_EQ(frame.sent_height, 600u);
+    // The same pixels a full decode gives, shrunk: the mean level moves by well under one grey level.
+    cv::Mat full_gray;
+    cv::cvtColor(decode_image(jpeg, ImageEncoding::jpeg, nullptr).image, full_gray, cv::COLOR_BGR2GRAY);
+    EXPECT_NEAR(cv::mean(frame.image)[0], cv::mean(full_gray)[0], 1.0);
+}
+
+TEST(DecodeImage, PngShrinksAfterDecodingToTheSameSizeAsJpegWould)
+{
+    std::vector<std::uint8_t> png;
+    cv::imencode(".png", pattern(801, 601), png);
+    const auto frame = decode_image(png, ImageEncoding::png, nullptr, InputRequest{.min_width = 100, .min_height = 100});
+    EXPECT_EQ(frame.format, AVA_PIXEL_FORMAT_BGR24);
+    EXPECT_EQ(frame.image.size(), cv::Size(201, 151));
+}
+
+TEST(WrapRaw, ConvertsAndShrinksOnceAndLeavesAFrameThatIsRightInPlace)
+{
+    std::vector<std::uint8_t> pixels(static_cast<std::size_t>(400) * 300 * 3, 90);
+    const RawLayout layout{RawPixelFormat::bgr24, 400, 300, 0};
+    const auto in_place = wrap_raw(pixels, layout, InputRequest{.pixel_formats = AVA_PIXEL_FORMAT_BIT(AVA_PIXEL_FORMAT_BGR24)});
+    EXPECT_EQ(in_place.image.data, pixels.data()); // already what was asked: no copy
+    const auto rgb = wrap_raw(pixels, layout,
+                              InputRequest{.pixel_formats = rgb_bit, .min_width = 64, .min_height = 48, .exact_size = true});
+    EXPECT_EQ(rgb.format, AVA_PIXEL_FORMAT_RGB24);
+    EXPECT_EQ(rgb.image.size(), cv::Size(64, 48));
+    EXPECT_NE(rgb.image.data, pixels.data());
+    const auto gray = wrap_raw(pixels, layout, InputRequest{.pixel_formats = gray_bit, .min_width = 100, .min_height = 100});
+    EXPECT_EQ(gray.format, AVA_PIXEL_FORMAT_GRAY8);
+    EXPECT_EQ(gray.image.size(), cv::Size(200, 150)); // /2; /4 would be 100x75
+    EXPECT_EQ(gray.image.at<std::uint8_t>(10, 10), 90);
+}
+
+} // namespace
+} // namespace ava::frames
