@@ -170,7 +170,8 @@ def run_loadgen(args, protocol, port, pid, extra, streams):
 def verdict(args, run, streams):
     target = streams * 30.0
     if not run["ok"]:
-        return False, f"errors {run['errors']}"
+        silent = run.get("streams_without_ack")
+        return False, f"errors {run['errors']}" + (f", no ack on streams {silent}" if silent else "")
     if run["fps"] < args.on_time * target:
         return False, f"{run['fps']:.1f} fps < {args.on_time:.2f} x {target:.0f}"
     if run["latency_us"]["p99"] > args.p99_ms * 1000:

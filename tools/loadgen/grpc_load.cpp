@@ -58,10 +58,7 @@ RunStats run_grpc_load(const LoadOptions& options, const FramePayload& payload, 
 
     RunStats total;
     for (unsigned i = 0; i < options.streams; ++i) {
-        total.merge(streams[i]->stats());
-        if (streams[i]->stats().frames_acked == 0) {
-            total.silent_streams.push_back(options.pipeline_prefix + "-" + std::to_string(i)); // its pipeline name
-        }
+        total.merge_stream(i, streams[i]->stats()); // stream i is pipeline <prefix>-i
     }
     return total;
 }

@@ -198,10 +198,7 @@ RunStats run_http_load(const LoadOptions& options, const FramePayload& payload, 
 
     RunStats total;
     for (unsigned i = 0; i < options.streams; ++i) {
-        total.merge(stats[i]);
-        if (stats[i].frames_acked == 0) {
-            total.silent_streams.push_back("connection " + std::to_string(i));
-        }
+        total.merge_stream(i, stats[i]); // connection i sends request ids lg-i-<n>
     }
     return total;
 }

@@ -73,7 +73,8 @@ std::optional<LoadOptions> parse_options(int argc, const char* const* argv)
         "ava-loadgen: plays the video pipeline's side against a running extension host.\n"
         "  ava-loadgen grpc --port 5001 --streams 8 --transfer shm --size 416x416 --duration 10\n"
         "  ava-loadgen http --port 8080 --streams 8 --encoding jpg --path /score --duration 10\n"
-        "Exits 0 only if every frame was acknowledged, correctly, and nothing failed.\nOptions");
+        "Exits 0 only if every frame was acknowledged, correctly, and nothing failed; 1 otherwise, naming\n"
+        "the streams (numbered from 0) that got no acknowledgement at all; 2 on bad usage.\nOptions");
     d.add_options()("help,h", "this help")                                                                     //
         ("protocol", po::value(&protocol)->required(), "grpc or http (also the first positional argument)") //
         ("host", po::value(&o.host), "server address (default 127.0.0.1)")                                  //

@@ -1,6 +1,7 @@
 // ava-loadgen: plays the video pipeline's side of the AVA gRPC or HTTP extension protocol against a
 // running host, measures throughput, latency and the host's CPU per frame, and checks every answer.
-// Exit status: 0 when every frame was acknowledged correctly, 1 on any loss or mismatch, 2 on bad usage.
+// Exit status: 0 when every frame was acknowledged correctly, 1 on any loss or mismatch or when any stream
+// got no acknowledgement at all (named on stderr and in the report), 2 on bad usage.
 
 #include "frame_payload.h"
 #include "grpc_load.h"
@@ -69,13 +70,9 @@ int run(const LoadOptions& options)
     const auto end = std::min(plan.window.end, report.stats.last_measured_ack);
     report.measured_seconds = end > plan.window.start ? std::chrono::duration<double>(end - plan.window.start).count() : 0;
 
-    if (!report.stats.silent_streams.empty()) {
-        // A pipeline that never got an answer fails the run, however well the others did.
-        std::cerr << "ava-loadgen: " << report.stats.silent_streams.size() << " stream(s) got no acknowledgement:";
-        for (const auto& name : report.stats.silent_streams) {
-            std::cerr << ' ' << name;
-        }
-        std::cerr << '\n';
+    if (const auto silent = silent_streams_summary(report); !silent.empty()) {
+        // A pipeline that never got an answer fails the run, however well the others did: say which.
+        std::cerr << "ava-loadgen: " << silent << '\n';
     }
     if (options.json) {
         print_json(std::cout, report);

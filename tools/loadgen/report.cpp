@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace ava::loadgen {
 namespace {
@@ -53,7 +54,27 @@ std::string describe(const LoadOptions& o)
     return text;
 }
 
+std::string comma_separated(const std::vector<unsigned>& indices)
+{
+    std::string text;
+    for (const auto index : indices) {
+        text += (text.empty() ? "" : ", ") + std::to_string(index);
+    }
+    return text;
+}
+
 } // namespace
+
+std::string silent_streams_summary(const RunReport& r)
+{
+    const auto& silent = r.stats.silent_streams;
+    if (silent.empty()) {
+        return {};
+    }
+    return std::to_string(silent.size()) + " of " + std::to_string(r.options.streams) +
+           (r.options.protocol == Protocol::grpc ? " streams" : " connections") +
+           " got no acknowledgement: " + comma_separated(silent);
+}
 
 void print_table(std::ostream& out, RunReport& r)
 {
@@ -84,11 +105,8 @@ void print_table(std::ostream& out, RunReport& r)
     for (const auto& [kind, count] : r.stats.errors) {
         out << "  error " << kind << ": " << count << "  (first: " << r.stats.error_examples[kind] << ")\n";
     }
-    if (!r.stats.silent_streams.empty()) {
-        out << "  streams without an ack   ";
-        for (const auto& name : r.stats.silent_streams) {
-            out << name << (&name == &r.stats.silent_streams.back() ? "\n" : ", ");
-        }
+    if (const auto silent = silent_streams_summary(r); !silent.empty()) {
+        out << "  unanswered               " << silent << '\n';
     }
     out << "  result                   " << (r.clean() ? "OK" : "FAILED") << '\n';
 }
@@ -176,6 +194,13 @@ void print_json(std::ostream& out, RunReport& r)
         w.String(example.c_str());
     }
     w.EndObject();
+    // Indices as in the text report (gRPC stream i is pipeline <prefix>-i); empty when every one got an ack.
+    w.Key("streams_without_ack");
+    w.StartArray();
+    for (const auto index : r.stats.silent_streams) {
+        w.Uint(index);
+    }
+    w.EndArray();
     w.Key("ok");
     w.Bool(r.clean());
     w.EndObject();

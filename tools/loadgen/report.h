@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <ostream>
+#include <string>
 
 namespace ava::loadgen {
 
@@ -29,6 +30,9 @@ struct RunReport {
                stats.silent_streams.empty();
     }
 };
+
+// "3 of 8 streams got no acknowledgement: 2, 5, 7" ("connections" over HTTP); "" when every one got some.
+std::string silent_streams_summary(const RunReport& report);
 
 void print_table(std::ostream& out, RunReport& report);
 void print_json(std::ostream& out, RunReport& report);

@@ -53,6 +53,14 @@ void RunStats::merge(const RunStats& other)
     }
 }
 
+void RunStats::merge_stream(unsigned index, const RunStats& stream)
+{
+    merge(stream);
+    if (stream.frames_acked == 0) {
+        silent_streams.push_back(index);
+    }
+}
+
 std::uint64_t RunStats::error_count() const
 {
     std::uint64_t total = 0;

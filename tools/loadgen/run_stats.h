@@ -29,13 +29,16 @@ struct RunStats {
     Clock::time_point last_measured_ack{}; // end of the measured span when the run ends before the window does
     std::map<std::string, std::uint64_t> errors;        // by kind
     std::map<std::string, std::string> error_examples;  // the first message of each kind
-    std::vector<std::string> silent_streams;  // merged result: streams (or connections) that got no ack
+    std::vector<unsigned> silent_streams;  // merged result: indices of the streams (connections) that got no ack
     Progress* progress = nullptr;  // the run's live counters (one stream's stats only; not merged)
 
     void error(const std::string& kind, const std::string& detail);
     // Records one correctly acknowledged frame.
     void acked(Clock::time_point sent, Clock::time_point now, std::uint64_t frame_bytes, const MeasureWindow& window);
     void merge(const RunStats& other);
+    // Merges stream `index`'s own stats, noting the stream when it got no ack at all: a pipeline left
+    // unserved fails the run even when it saw no error (a peer that holds a call and ends it cleanly).
+    void merge_stream(unsigned index, const RunStats& stream);
     std::uint64_t error_count() const;
 };
 
