@@ -268,6 +268,7 @@ std::optional<grpc::Status> MediaStream::set_up()
         analyzer_ = route.analyzer->name();
         route_ = route.route;
         overload_ = route.overload;
+        ring_ = overload_ == routing::Overload::latest ? latest_ring : window;
         max_parallel_ = route.analyzer->plugin().concurrency() == AVA_CONCURRENCY_FULL ? window : 1;
         if (auto* telemetry = services_.telemetry) {
             series_ = &telemetry->metrics.frames(metrics::Protocol::grpc, route.route, analyzer_);
@@ -375,6 +376,9 @@ void MediaStream::skip(Slot& s)
     acknowledge_without_inferences(s);
     s.outcome = metrics::Outcome::skipped;
     s.state = Slot::State::done;
+    // Only its acknowledgement is left to send: give back the embedded bytes and their budget now.
+    s.memory.release();
+    s.request.mutable_media_sample()->clear_content_bytes();
     if (series_ != nullptr) {
         series_->count(s.outcome);
     }
@@ -551,14 +555,15 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     }
     // Hand queued samples to workers, in order, while this stream may run more and a ticket is free.
     if (handshaken_ && !cancelled_ && !sample_failed_) {
+        // "latest": a waiting frame with a newer one behind it will never be worth the analyzer's time, so
+        // it is passed over at once (not when the analyzer frees): it stops holding a place in the window,
+        // and reading goes on however long the analysis takes.
+        while (overload_ == routing::Overload::latest && dispatched_ + 1 < tail_ &&
+               slot(dispatched_).state == Slot::State::queued && slot(dispatched_ + 1).state == Slot::State::queued) {
+            skip(slot(dispatched_++));
+        }
         while (dispatched_ < tail_ && slot(dispatched_).state == Slot::State::queued && analysing_ < max_parallel_ &&
                !alarm_pending_) {
-            // "latest": the analyzer is free, so only the newest waiting frame is worth its time.
-            if (overload_ == routing::Overload::latest && dispatched_ + 1 < tail_ &&
-                slot(dispatched_ + 1).state == Slot::State::queued) {
-                skip(slot(dispatched_++));
-                continue;
-            }
             auto ticket = services_.workers.try_admit();
             if (!ticket) {
                 alarm_pending_ = true;
@@ -596,7 +601,7 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     }
     // Read the next sample only into a free slot: a full window is the back-pressure.
     if (handshaken_ && !reading_ && !read_closed_ && !cancelled_ && !draining_ && !failure_ && !sample_failed_ &&
-        !awaiting_budget_ && tail_ - head_ < window) {
+        !awaiting_budget_ && may_read_more()) {
         // Nor while the budget has no room for another sample like the last: the sender waits, not our heap.
         // Checked, not held: a read pending on an idle sender must not keep others' frames out.
         if (last_message_bytes_ == 0 || services_.workers.memory().try_reserve(last_message_bytes_)) {
@@ -619,13 +624,20 @@ MediaStream::Actions MediaStream::next_actions(Inline may_run_inline)
     return a;
 }
 
+bool MediaStream::may_read_more() const noexcept
+{
+    // Frames read and not yet analysed or skipped, plus those being analysed: the ones holding pixels.
+    const std::uint64_t holding_pixels = tail_ - dispatched_ + analysing_;
+    return tail_ - head_ < ring_ && holding_pixels < window;
+}
+
 grpc::Status MediaStream::final_status() const
 {
     if (cancelled_) {
         return {grpc::StatusCode::CANCELLED, "the client went away"};
     }
-    if (head_ < tail_ && slots_[head_ % window].state == Slot::State::failed) {
-        return slots_[head_ % window].error;
+    if (head_ < tail_ && slot(head_).state == Slot::State::failed) {
+        return slot(head_).error;
     }
     if (failure_) {
         return *failure_;

@@ -65,6 +65,11 @@ public:
     // Frames read ahead per stream: enough to overlap reading, analysis and writing (and to use several
     // workers on analyzers that allow it), small enough that an embedded 1080p stream holds ~24 MB at most.
     static constexpr std::size_t window = 4;
+    // A "latest" stream's frames skipped while its analyzer is busy hold no pixels, only their pending
+    // acknowledgement (acks leave in order, behind the frame being analysed): they live in a longer ring, so
+    // an analyzer slower than the window's worth of frame intervals does not stall reading, which would
+    // queue the sender's frames in the transport instead and let their latency grow without bound.
+    static constexpr std::size_t latest_ring = 32;
 
     // Creates the reactor for a new call. gRPC holds the returned pointer until OnDone, which frees it.
     static MediaStream* create(StreamServices services, grpc::CallbackServerContext* context);
@@ -115,7 +120,9 @@ private:
         }
     };
 
-    Slot& slot(std::uint64_t index) noexcept { return slots_[index % window]; }
+    Slot& slot(std::uint64_t index) noexcept { return slots_[index % ring_]; }
+    const Slot& slot(std::uint64_t index) const noexcept { return slots_[index % ring_]; }
+    bool may_read_more() const noexcept; // under the lock: room in the ring, and for another frame's pixels
     void start_handshake(std::unique_lock<std::mutex>& lock); // hands set_up() to a worker
     std::optional<grpc::Status> set_up();                   // on a worker, without the lock: nullopt = accepted
     void finish_handshake(std::optional<grpc::Status> refused); // under the lock
@@ -151,6 +158,7 @@ private:
     std::optional<frames::SharedMemoryMapping> mapping_;
     std::unique_ptr<loading::AnalyzerSession> session_;
     std::size_t max_parallel_ = 1; // analyses of this stream at once (1 unless the plugin is fully concurrent)
+    std::size_t ring_ = window;    // slots in use: window, or latest_ring for a "latest" stream
     std::atomic<bool> said_longer_reference_{false}; // a longer-than-the-frame reference is logged once
     std::atomic<unsigned> consecutive_analyzer_errors_{0};
     const metrics::FrameSeries* series_ = nullptr;    // this stream's route and analyzer (with telemetry)
@@ -189,7 +197,7 @@ private:
     grpc::ByteBuffer write_buffer_;                    // the one write in flight
     contract::MediaStreamMessage descriptor_request_;
     contract::MediaStreamMessage descriptor_reply_;
-    std::array<Slot, window> slots_;
+    std::array<Slot, latest_ring> slots_;
     std::optional<grpc::Alarm> alarm_; // retries admission while the workers are saturated
 };
 
