@@ -20,8 +20,8 @@ cv::Mat wrap(const ava_frame& frame);
 // Bytes per pixel of a format; 0 for an unknown one.
 int bytes_per_pixel(ava_pixel_format format) noexcept;
 
-// The frame in `layout`, scaled down by `scale` (0 < scale <= 1; 1 keeps the size). Shrinks before
-// converting colour, which is cheaper. May alias the host's frame when nothing needs doing (then treat it
+// The frame in `layout`, scaled down by `scale` (0 < scale <= 1; 1 keeps the size), shrinking whichever
+// of the frame and the result has fewer channels (cheaper; same pixels up to rounding). May alias the host's frame when nothing needs doing (then treat it
 // as read-only and do not keep it past process()).
 cv::Mat convert(const ava_frame& frame, Layout layout, double scale = 1.0);
 
