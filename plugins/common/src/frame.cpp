@@ -82,6 +82,12 @@ cv::Mat wrap(const ava_frame& frame)
 
 cv::Mat convert(const ava_frame& frame, Layout layout, double scale)
 {
+    Buffers buffers;
+    return convert(frame, layout, scale, buffers);
+}
+
+cv::Mat convert(const ava_frame& frame, Layout layout, double scale, Buffers& buffers)
+{
     const cv::Mat view = wrap(frame);
     const int code = conversion(frame.pixel_format, layout);
     cv::Size size = view.size();
@@ -93,24 +99,22 @@ cv::Mat convert(const ava_frame& frame, Layout layout, double scale)
     // with the channels (a 768 -> 640 BGR shrink takes 4.7 ms, a gray one 1.7 ms), so shrink whichever of
     // the source and the result has fewer channels: to gray, convert first; from gray, shrink first.
     // Both orders give the same pixels up to rounding (both are linear per pixel).
-    const auto shrink = [&size](const cv::Mat& in) {
+    const auto shrink = [&size, &buffers](const cv::Mat& in) {
         if (in.size() == size) {
             return in;
         }
-        cv::Mat out;
-        cv::resize(in, out, size, 0, 0, cv::INTER_AREA);
-        return out;
+        cv::resize(in, buffers.shrunk, size, 0, 0, cv::INTER_AREA);
+        return buffers.shrunk;
     };
     if (code < 0) {
         return shrink(view);
     }
-    cv::Mat converted;
     if (layout == Layout::gray) {
-        cv::cvtColor(view, converted, code);
-        return shrink(converted);
+        cv::cvtColor(view, buffers.converted, code);
+        return shrink(buffers.converted);
     }
-    cv::cvtColor(shrink(view), converted, code);
-    return converted;
+    cv::cvtColor(shrink(view), buffers.converted, code);
+    return buffers.converted;
 }
 
 double fit_width(cv::Size size, int max_width) noexcept
