@@ -27,6 +27,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/quality/qualitybrisque.hpp>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -100,19 +101,28 @@ std::shared_ptr<Brisques> load_brisque()
     });
 }
 
+// Frame-sized buffers reused from call to call (fresh ones cost page faults each frame), one per concurrent
+// call; shared by all of an instance's sessions.
+struct Scratch {
+    ava::common::Buffers frame;
+    cv::Mat laplacian;
+};
+using Scratches = ava::common::Pool<Scratch>;
+
 class Session {
 public:
-    Session(std::shared_ptr<Brisques> brisques, Settings settings)
-        : brisques_(std::move(brisques)), settings_(settings)
+    Session(std::shared_ptr<Scratches> scratches, std::shared_ptr<Brisques> brisques, Settings settings)
+        : scratches_(std::move(scratches)), brisques_(std::move(brisques)), settings_(settings)
     {
     }
 
     void process(const ava_frame& frame, ava::plugin::Results& out) const
     {
         const cv::Size full(static_cast<int>(frame.width), static_cast<int>(frame.height));
+        auto scratch = scratches_->acquire();
         const cv::Mat gray = ava::common::convert(frame, ava::common::Layout::gray,
-                                                  ava::common::fit_width(full, settings_.max_width));
-        sharpness(gray, out);
+                                                  ava::common::fit_width(full, settings_.max_width), scratch->frame);
+        sharpness(gray, scratch->laplacian, out);
         exposure(gray, out);
         if (settings_.brisque && std::min(gray.cols, gray.rows) >= brisque_min_side) {
             quality(gray, out);
@@ -120,10 +130,10 @@ public:
     }
 
 private:
-    void sharpness(const cv::Mat& gray, ava::plugin::Results& out) const
+    void sharpness(const cv::Mat& gray, cv::Mat& laplacian, ava::plugin::Results& out) const
     {
-        cv::Mat laplacian;
-        cv::Laplacian(gray, laplacian, CV_32F);
+        // 16-bit is exact for an 8-bit frame's 3x3 Laplacian (|value| <= 1020) and cheaper
+        cv::Laplacian(gray, laplacian, CV_16S);
         cv::Scalar mean, stddev;
         cv::meanStdDev(laplacian, mean, stddev);
         const double variance = stddev[0] * stddev[0];
@@ -136,10 +146,26 @@ private:
 
     void exposure(const cv::Mat& gray, ava::plugin::Results& out) const
     {
-        const double mean = cv::mean(gray)[0];
+        // One pass: the level histogram gives the mean and both clipped shares (no frame-sized masks).
+        cv::Mat histogram;
+        const int channel = 0;
+        const int bins = 256;
+        const std::array<float, 2> range{0.0F, 256.0F};
+        const float* ranges = range.data();
+        cv::calcHist(&gray, 1, &channel, cv::Mat(), histogram, 1, &bins, &ranges);
+        double sum = 0.0;
+        double dark_count = 0.0;
+        double bright_count = 0.0;
+        for (int level = 0; level < bins; ++level) {
+            const auto n = static_cast<double>(histogram.at<float>(level));
+            sum += n * level;
+            dark_count += level <= dark_level ? n : 0.0;
+            bright_count += level >= bright_level ? n : 0.0;
+        }
         const auto total = static_cast<double>(gray.total());
-        const double dark = static_cast<double>(cv::countNonZero(gray <= dark_level)) / total;
-        const double bright = static_cast<double>(cv::countNonZero(gray >= bright_level)) / total;
+        const double mean = sum / total;
+        const double dark = dark_count / total;
+        const double bright = bright_count / total;
         const char* value = "normal";
         float confidence = 0;
         if (mean < settings_.dark_mean || dark > settings_.clip_fraction) {
@@ -172,6 +198,7 @@ private:
                            certainty(score, settings_.brisque_threshold), meta.get());
     }
 
+    std::shared_ptr<Scratches> scratches_;
     std::shared_ptr<Brisques> brisques_;
     Settings settings_;
 };
@@ -189,7 +216,7 @@ public:
     std::unique_ptr<Session> open_stream(const ava_stream_info& info)
     {
         const Settings settings = settings_of(ava::common::layered(config_, info));
-        return std::make_unique<Session>(settings.brisque ? brisques() : nullptr, settings);
+        return std::make_unique<Session>(scratches_, settings.brisque ? brisques() : nullptr, settings);
     }
 
 private:
@@ -203,6 +230,7 @@ private:
     }
 
     ava::plugin::Parameters config_;
+    std::shared_ptr<Scratches> scratches_ = std::make_shared<Scratches>([] { return std::make_unique<Scratch>(); });
     std::mutex mutex_;
     std::shared_ptr<Brisques> brisques_;
 };

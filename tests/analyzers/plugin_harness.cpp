@@ -100,7 +100,9 @@ Frame::Frame(const cv::Mat& bgr, ava_pixel_format format, int padding_bytes)
 
 Plugin::Plugin(const std::string& name)
 {
-    const std::string path = std::string(AVA_TEST_PLUGIN_DIR) + "/lib" + name + ".so";
+    // A bare name is a built plugin; a path (with a '/') any other build of one, e.g. a baseline to compare.
+    const std::string path =
+        name.find('/') != std::string::npos ? name : std::string(AVA_TEST_PLUGIN_DIR) + "/lib" + name + ".so";
     handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle_ == nullptr) {
         throw std::runtime_error("dlopen " + path + ": " + text(dlerror()));

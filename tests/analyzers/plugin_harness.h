@@ -46,7 +46,8 @@ private:
 
 class Plugin {
 public:
-    explicit Plugin(const std::string& name); // lib<name>.so from AVA_TEST_PLUGIN_DIR
+    // lib<name>.so from AVA_TEST_PLUGIN_DIR, or the .so at `name` when it contains a '/'.
+    explicit Plugin(const std::string& name);
     ~Plugin();
     Plugin(const Plugin&) = delete;
     Plugin& operator=(const Plugin&) = delete;

@@ -78,6 +78,25 @@ TEST(QualityPlugin, DarkAndBlownOutCopiesAreBadlyExposed)
     EXPECT_TRUE(only(b, "classification", "quality").empty()); // brisque is off by default
 }
 
+TEST(QualityPlugin, MeasuresAtTheAnalysisWidthWhateverTheFrameSize)
+{
+    // The 768x576 frame is measured at max_width 640 (converted to gray, then shrunk): the same figures,
+    // within rounding, as a copy the camera had delivered at 640x480 (shrunk in colour first), so the
+    // thresholds mean the same whichever order the pixels were reduced in.
+    const cv::Mat sharp = sharp_frame();
+    cv::Mat small;
+    cv::resize(sharp, small, cv::Size(640, 480), 0, 0, cv::INTER_AREA);
+    const Plugin plugin("quality");
+    Instance instance(plugin);
+    auto session = instance.open();
+    const auto full = session->process(sharp);
+    const auto shrunk = session->process(small);
+    const double variance = std::stod(the(full, "sharpness").attributes.at("laplacianVariance"));
+    EXPECT_NEAR(variance, std::stod(the(shrunk, "sharpness").attributes.at("laplacianVariance")), 0.01 * variance);
+    EXPECT_NEAR(std::stod(the(full, "exposure").attributes.at("meanLevel")),
+                std::stod(the(shrunk, "exposure").attributes.at("meanLevel")), 0.5);
+}
+
 TEST(QualityPlugin, ThresholdsArePerStream)
 {
     const Plugin plugin("quality");

@@ -82,23 +82,39 @@ cv::Mat wrap(const ava_frame& frame)
 
 cv::Mat convert(const ava_frame& frame, Layout layout, double scale)
 {
+    Buffers buffers;
+    return convert(frame, layout, scale, buffers);
+}
+
+cv::Mat convert(const ava_frame& frame, Layout layout, double scale, Buffers& buffers)
+{
     const cv::Mat view = wrap(frame);
     const int code = conversion(frame.pixel_format, layout);
-    cv::Mat source = view;
+    cv::Size size = view.size();
     if (scale > 0.0 && scale < 1.0) {
-        const cv::Size size(std::max(1, static_cast<int>(std::lround(view.cols * scale))),
-                            std::max(1, static_cast<int>(std::lround(view.rows * scale))));
-        if (size != view.size()) {
-            // INTER_AREA averages the pixels a destination pixel covers: no aliasing when shrinking.
-            cv::resize(view, source, size, 0, 0, cv::INTER_AREA);
+        size = cv::Size(std::max(1, static_cast<int>(std::lround(view.cols * scale))),
+                        std::max(1, static_cast<int>(std::lround(view.rows * scale))));
+    }
+    // INTER_AREA averages the pixels a destination pixel covers: no aliasing when shrinking. Its cost grows
+    // with the channels (a 768 -> 640 BGR shrink takes 4.7 ms, a gray one 1.7 ms), so shrink whichever of
+    // the source and the result has fewer channels: to gray, convert first; from gray, shrink first.
+    // Both orders give the same pixels up to rounding (both are linear per pixel).
+    const auto shrink = [&size, &buffers](const cv::Mat& in) {
+        if (in.size() == size) {
+            return in;
         }
-    }
+        cv::resize(in, buffers.shrunk, size, 0, 0, cv::INTER_AREA);
+        return buffers.shrunk;
+    };
     if (code < 0) {
-        return source;
+        return shrink(view);
     }
-    cv::Mat converted;
-    cv::cvtColor(source, converted, code);
-    return converted;
+    if (layout == Layout::gray) {
+        cv::cvtColor(view, buffers.converted, code);
+        return shrink(buffers.converted);
+    }
+    cv::cvtColor(shrink(view), buffers.converted, code);
+    return buffers.converted;
 }
 
 double fit_width(cv::Size size, int max_width) noexcept

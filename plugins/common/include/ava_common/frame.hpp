@@ -20,10 +20,19 @@ cv::Mat wrap(const ava_frame& frame);
 // Bytes per pixel of a format; 0 for an unknown one.
 int bytes_per_pixel(ava_pixel_format format) noexcept;
 
-// The frame in `layout`, scaled down by `scale` (0 < scale <= 1; 1 keeps the size). Shrinks before
-// converting colour, which is cheaper. May alias the host's frame when nothing needs doing (then treat it
+// The frame in `layout`, scaled down by `scale` (0 < scale <= 1; 1 keeps the size), shrinking whichever
+// of the frame and the result has fewer channels (cheaper; same pixels up to rounding). May alias the host's frame when nothing needs doing (then treat it
 // as read-only and do not keep it past process()).
 cv::Mat convert(const ava_frame& frame, Layout layout, double scale = 1.0);
+
+// Pixel buffers convert() may reuse from frame to frame: a fresh frame-sized cv::Mat is a fresh mmap whose
+// pages fault in on every call (~1 ms of a 768x576 frame). One per concurrent call (see Pool); the result
+// may alias them, so it lives until the next call with the same buffers.
+struct Buffers {
+    cv::Mat converted;
+    cv::Mat shrunk;
+};
+cv::Mat convert(const ava_frame& frame, Layout layout, double scale, Buffers& buffers);
 
 // Scale (<= 1) that brings `size` within max_width pixels wide; max_width 0 means "no limit".
 double fit_width(cv::Size size, int max_width) noexcept;
