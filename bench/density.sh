@@ -14,18 +14,7 @@ for arg in "$@"; do
   prev="$arg"
 done
 
-missing=""
-while read -r pkg; do
-  case "$pkg" in ''|\#*) continue ;; esac
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
-done < "$here/debian-packages.txt"
-if [ -n "$missing" ]; then
-  echo "density: installing$missing"
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  # shellcheck disable=SC2086 (one word per package)
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
-fi
+"$here/debian-packages.sh"
 "$root/scripts/fetch-models.sh" || echo "density: BlazeFace model not fetched: the faces rows will fail"
 
 if [ -z "$build" ]; then

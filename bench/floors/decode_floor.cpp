@@ -1,6 +1,7 @@
 // decode_floor: the bare decode floor for the benchmark. Decodes the same JPEG the load generator sends
 // (ava-loadgen's own frame builder) with cv::imdecode, in a loop on N threads, and prints JSON
-// {"decodes_per_s":...,"us_per_decode":...}. Usage: decode_floor WxH seconds threads.
+// {"decodes_per_s":...,"us_per_decode":...}. Usage: decode_floor WxH seconds threads [picture]
+// (picture: what ava-loadgen --image sends, resized to WxH; default its synthetic scene).
 
 #include "frame_payload.h"
 #include "load_options.h"
@@ -20,8 +21,11 @@ int main(int argc, char** argv)
     const std::string size = argc > 1 ? argv[1] : "416x416";
     const double seconds = argc > 2 ? std::stod(argv[2]) : 3.0;
     const unsigned threads = argc > 3 ? static_cast<unsigned>(std::stoul(argv[3])) : std::thread::hardware_concurrency();
-    const char* args[] = {"decode_floor", "http", "--port", "1", "--frames", "1", "--encoding", "jpg", "--size", size.c_str()};
-    const auto options = ava::loadgen::parse_options(static_cast<int>(std::size(args)), args);
+    std::vector<const char*> args = {"decode_floor", "http", "--port", "1", "--frames", "1", "--encoding", "jpg", "--size", size.c_str()};
+    if (argc > 4) {
+        args.insert(args.end(), {"--image", argv[4]});
+    }
+    const auto options = ava::loadgen::parse_options(static_cast<int>(args.size()), args.data());
     const auto payload = ava::loadgen::make_payload(*options);
     cv::setNumThreads(1); // one decode per thread, as the host's workers do
 
