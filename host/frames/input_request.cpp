@@ -116,10 +116,13 @@ InputRequest input_request_of(std::uint32_t pixel_formats, std::uint32_t min_wid
         throw std::invalid_argument("input_pixel_formats names no pixel format this host delivers (GRAY8, BGR24, "
                                     "RGB24, BGRA32, RGBA32)");
     }
-    if (min_width > max_dimension || min_height > max_dimension) {
+    // An exact size is allocated for every frame, whatever was sent: it stays within a frame's limits.
+    if (min_width > max_dimension || min_height > max_dimension ||
+        std::uint64_t{min_width} * min_height > max_pixels) {
         throw std::invalid_argument("input_min_width/height " + std::to_string(min_width) + "x" +
                                     std::to_string(min_height) + " is over the frame limit of " +
-                                    std::to_string(max_dimension) + " per side");
+                                    std::to_string(max_dimension) + " per side and " + std::to_string(max_pixels) +
+                                    " in all");
     }
     request.min_width = min_width;
     request.min_height = min_height;

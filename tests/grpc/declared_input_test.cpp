@@ -12,6 +12,11 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace ava::test {
 namespace {
 
@@ -74,6 +79,17 @@ protected:
         return classifications(reply);
     }
 
+    // An 800x600 frame sent with `spec` and `sample`: what each of the three probes was handed and told.
+    void expect_delivered_over_grpc(const DescriptorSpec& spec, const std::function<MediaStreamMessage()>& sample)
+    {
+        EXPECT_EQ(over_grpc("probe_gray", spec, sample),
+                  (std::vector<std::string>{frame_text(200, 150, gray8), "stream 200x150/1"}));
+        EXPECT_EQ(over_grpc("probe_exact", spec, sample),
+                  (std::vector<std::string>{frame_text(64, 48, rgb24), "stream 64x48/3"}));
+        EXPECT_EQ(over_grpc("probe", spec, sample),
+                  (std::vector<std::string>{frame_text(800, 600, bgr24), "stream 800x600/2"}));
+    }
+
     // The same over HTTP, for one body.
     std::string over_http(const std::string& analyzer, const std::string& content_type, const std::string& body)
     {
@@ -100,12 +116,7 @@ TEST_P(DeclaredInput, JpegIsDecodedStraightToTheDeclaredScaleAndFormat)
     spec.width = 800;
     spec.height = 600;
     const auto sample = [&] { return embedded_sample(2, 7, jpeg); };
-    EXPECT_EQ(over_grpc("probe_gray", spec, sample),
-              (std::vector<std::string>{frame_text(200, 150, gray8), "stream 200x150/1"}));
-    EXPECT_EQ(over_grpc("probe_exact", spec, sample),
-              (std::vector<std::string>{frame_text(64, 48, rgb24), "stream 64x48/3"}));
-    EXPECT_EQ(over_grpc("probe", spec, sample),
-              (std::vector<std::string>{frame_text(800, 600, bgr24), "stream 800x600/2"}));
+    expect_delivered_over_grpc(spec, sample);
 }
 
 TEST_P(DeclaredInput, RawFramesAreConvertedAndShrunkOnce)
@@ -125,12 +136,7 @@ TEST_P(DeclaredInput, RawFramesAreConvertedAndShrunkOnce)
     spec.shm_handle = shm.name();
     spec.shm_length = shm.bytes().size();
     const auto sample = [&] { return shared_sample(2, 7, 0, raw.size()); };
-    EXPECT_EQ(over_grpc("probe_gray", spec, sample),
-              (std::vector<std::string>{frame_text(200, 150, gray8), "stream 200x150/1"}));
-    EXPECT_EQ(over_grpc("probe_exact", spec, sample),
-              (std::vector<std::string>{frame_text(64, 48, rgb24), "stream 64x48/3"}));
-    EXPECT_EQ(over_grpc("probe", spec, sample),
-              (std::vector<std::string>{frame_text(800, 600, bgr24), "stream 800x600/2"}));
+    expect_delivered_over_grpc(spec, sample);
 }
 
 TEST_P(DeclaredInput, AnalyzersListingShowsTheDeclaration)

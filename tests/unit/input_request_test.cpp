@@ -47,6 +47,7 @@ TEST(InputRequest, DeclarationsAreCheckedAndNewerBitsIgnored)
 {
     EXPECT_THROW(input_request_of(1u << 20, 0, 0, 0), std::invalid_argument);      // no format we know
     EXPECT_THROW(input_request_of(0, 100000, 10, 0), std::invalid_argument);       // over the frame limit
+    EXPECT_THROW(input_request_of(0, 16384, 16384, AVA_INPUT_EXACT_SIZE), std::invalid_argument); // 268 Mpx
     EXPECT_THROW(input_request_of(0, 64, 0, AVA_INPUT_EXACT_SIZE), std::invalid_argument); // not a size
     const auto request = input_request_of(gray_bit | (1u << 20), 64, 48, AVA_INPUT_EXACT_SIZE | 0x100u);
     EXPECT_EQ(request.pixel_formats, gray_bit);
