@@ -252,6 +252,12 @@ Frame wrap_raw(std::span<const std::uint8_t> bytes, const RawLayout& layout, con
         break;
     }
     case RawPixelFormat::yuv420p:
+        if (delivered_format(AVA_PIXEL_FORMAT_BGR24, request) == AVA_PIXEL_FORMAT_GRAY8) {
+            // The luma plane is the gray frame: read in place, no conversion at all.
+            frame.image = cv::Mat(rows, cols, CV_8UC1, data, step);
+            frame.format = AVA_PIXEL_FORMAT_GRAY8;
+            break;
+        }
         cv::cvtColor(cv::Mat(rows * 3 / 2, cols, CV_8UC1, data), frame.image, cv::COLOR_YUV2BGR_I420);
         frame.format = AVA_PIXEL_FORMAT_BGR24;
         break;

@@ -114,5 +114,20 @@ TEST(WrapRaw, ConvertsAndShrinksOnceAndLeavesAFrameThatIsRightInPlace)
     EXPECT_EQ(gray.image.at<std::uint8_t>(10, 10), 90);
 }
 
+TEST(WrapRaw, Yuv420pToAGrayAnalyzerIsItsLumaPlaneInPlace)
+{
+    constexpr int width = 8, height = 4;
+    std::vector<std::uint8_t> yuv(width * height * 3 / 2, 128); // grey chroma
+    for (int i = 0; i < width * height; ++i) {
+        yuv[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i); // luma 0..31
+    }
+    const RawLayout layout{RawPixelFormat::yuv420p, width, height, 0};
+    const auto gray = wrap_raw(yuv, layout, InputRequest{.pixel_formats = gray_bit});
+    EXPECT_EQ(gray.format, AVA_PIXEL_FORMAT_GRAY8);
+    EXPECT_EQ(gray.image.data, yuv.data()); // no copy, no conversion
+    EXPECT_EQ(gray.image.at<std::uint8_t>(3, 7), 31);
+    EXPECT_EQ(wrap_raw(yuv, layout).format, AVA_PIXEL_FORMAT_BGR24); // nothing declared: as before
+}
+
 } // namespace
 } // namespace ava::frames
