@@ -334,7 +334,7 @@ def main():
 
     started = []
     results = {"when": datetime.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
-               "seconds": args.seconds, "warmup": args.warmup, "p99_ms": args.p99_ms, "on_time": args.on_time,
+               "seconds": args.seconds, "warmup": args.warmup, "max_streams": args.max_streams, "p99_ms": args.p99_ms, "on_time": args.on_time,
                "image": args.image, "load_average_start": os.getloadavg(), "searches": []}
     try:
         host = peer = None
@@ -421,11 +421,20 @@ def report(results):
         def streams(x):
             if not x:
                 return "-"
-            return str(x["density"]) if x["density"] else f"0 ({x['streams_served']:.2f} of one)"
+            if not x["density"]:
+                return f"0 ({x['streams_served']:.2f} of one)"
+            # The search stops at --max-streams: a server that passed the cap may serve more.
+            return (">= " if x["density"] >= results["max_streams"] else "") + str(x["density"])
 
         ratio = "-"
         if h and p and p["streams_served"]:
             ratio = f"{h['streams_served'] / p['streams_served']:.1f}"
+            if h["density"] >= results["max_streams"] > p["density"]:
+                ratio = ">= " + ratio  # the host reached the cap: a lower bound
+            elif p["density"] >= results["max_streams"] > h["density"]:
+                ratio = "<= " + ratio
+            elif h["density"] >= results["max_streams"] and p["density"] >= results["max_streams"]:
+                ratio = "? (both at the cap)"
         cpu_ratio = (f"{p['cpu_us_per_frame'] / h['cpu_us_per_frame']:.1f}"
                      if h and p and h.get("cpu_us_per_frame") and p.get("cpu_us_per_frame") else "-")
         print(f"| {key[0]} | {key[1]} | {streams(h)} | {streams(p)} | {ratio} | "

@@ -63,15 +63,18 @@ def fit_width(width, max_width):
 
 
 def convert(bgr, to, scale=1.0):
-    """plugins/common convert(): shrink with INTER_AREA first (when scale < 1), then change the layout."""
-    image = bgr
-    if 0.0 < scale < 1.0:
-        h, w = bgr.shape[:2]
-        size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
-        if size != (w, h):
-            image = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    """plugins/common convert(): shrink with INTER_AREA (when scale < 1) whichever of the source and the result
+    has fewer channels: to gray, convert first and then shrink; otherwise shrink, then change the layout."""
+    def shrink(image):
+        if 0.0 < scale < 1.0:
+            h, w = image.shape[:2]
+            size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+            if size != (w, h):
+                return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return image
     if to == "gray":
-        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return shrink(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    image = shrink(bgr)
     if to == "rgb":
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image
@@ -231,17 +234,21 @@ class MotionSession:
 
 
 class People:
-    """plugins/people: OpenCV's default HOG people detector on the gray frame shrunk to 800 wide, scale 1.05,
-    win_stride 8, hit_threshold 0.3, no OpenCV grouping, our NMS at IoU 0.3, box tightened to the body,
-    confidence logistic(margin)."""
+    """plugins/people: OpenCV's Daimler HOG people detector (48x96 window, 16x16 blocks, 8x8 block stride and
+    cells, 9 bins; or `model=inria`, the default 64x128 detector) on the gray frame shrunk to 640 wide, scale
+    1.25, win_stride 8, hit_threshold 1.0 (inria: 0.3), no OpenCV grouping, our NMS at IoU 0.3, box tightened
+    to the body (daimler 0.15/0.1/0.7/0.8 of the window, inria 0.1/0.07/0.8/0.8), confidence
+    logistic(margin)."""
     name = "people"
 
     def __init__(self, params):
-        self.scale = float(params.get("scale", 1.05))
+        self.model = params.get("model", "daimler")
+        self.scale = float(params.get("scale", 1.25))
         self.win_stride = int(params.get("win_stride", 8))
-        self.hit_threshold = float(params.get("hit_threshold", 0.3))
+        self.hit_threshold = float(params.get("hit_threshold", 0.3 if self.model == "inria" else 1.0))
         self.nms_threshold = float(params.get("nms_threshold", 0.3))
-        self.max_width = int(params.get("max_width", 800))
+        self.max_width = int(params.get("max_width", 640))
+        self.body = (0.1, 0.07, 0.8, 0.8) if self.model == "inria" else (0.15, 0.1, 0.7, 0.8)
         self.local = threading.local()  # one detector per thread, as the plugin leases one per call
 
     def open_stream(self):
@@ -250,21 +257,28 @@ class People:
     def detector(self):
         hog = getattr(self.local, "hog", None)
         if hog is None:
-            hog = cv2.HOGDescriptor()
-            hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            if self.model == "inria":
+                hog = cv2.HOGDescriptor()
+                hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            else:
+                hog = cv2.HOGDescriptor((48, 96), (16, 16), (8, 8), (8, 8), 9)
+                hog.setSVMDetector(cv2.HOGDescriptor_getDaimlerPeopleDetector())
             self.local.hog = hog
         return hog
 
     def process(self, bgr, out):
         gray = convert(bgr, "gray", fit_width(bgr.shape[1], self.max_width))
         found, weights = (), ()
-        if gray.shape[1] >= 64 and gray.shape[0] >= 128:
-            found, weights = self.detector().detectMultiScale(
+        hog = self.detector()
+        win_w, win_h = hog.winSize
+        if gray.shape[1] >= win_w and gray.shape[0] >= win_h:
+            found, weights = hog.detectMultiScale(
                 gray, self.hit_threshold, (self.win_stride, self.win_stride), (0, 0), self.scale, 0.0, False)
         boxes, scores = [], []
+        bx, by, bw, bh = self.body
         for r, w in zip(found, np.ravel(weights) if len(weights) else ()):
             x, y, rw, rh = (float(v) for v in r)
-            boxes.append((x + 0.1 * rw, y + 0.07 * rh, 0.8 * rw, 0.8 * rh))
+            boxes.append((x + bx * rw, y + by * rh, bw * rw, bh * rh))
             scores.append(1.0 / (1.0 + math.exp(-float(w))))
         for cluster in nms_clusters(boxes, scores, 0.0, self.nms_threshold):
             i = cluster[0]
@@ -415,7 +429,7 @@ class Faces:
 
 
 class Quality:
-    """plugins/quality: on the gray frame shrunk to 640 wide, sharpness = variance of the CV_32F Laplacian
+    """plugins/quality: on the gray frame shrunk to 640 wide, sharpness = variance of the 16-bit Laplacian
     against blur_threshold 100; exposure from the mean (40 / 215) and the shares <= 16 / >= 240 against
     clip_fraction 0.4; BRISQUE (opencv-data's live model) only with brisque=true."""
     name = "quality"
@@ -435,7 +449,7 @@ class Quality:
 
     def process(self, bgr, out):
         gray = convert(bgr, "gray", fit_width(bgr.shape[1], self.max_width))
-        laplacian = cv2.Laplacian(gray, cv2.CV_32F)
+        laplacian = cv2.Laplacian(gray, cv2.CV_16S)  # exact for 8-bit input, as the plugin computes it
         _, stddev = cv2.meanStdDev(laplacian)
         variance = float(stddev[0][0]) ** 2
         out.classification("sharpness", "blurred" if variance < self.blur_threshold else "sharp",
