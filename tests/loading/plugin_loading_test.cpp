@@ -50,6 +50,28 @@ protected:
     TempDir plugins_;
 };
 
+// A declared input (ABI 1.2) is the plugin's word, checked like any other: in the host's own process, and
+// again when an analyzer worker reports it.
+TEST_F(PluginLoading, BadInputDeclarationsAreRefusedInBothIsolationModes)
+{
+    std::filesystem::copy(test_plugins_dir() / "libprobe_badformat.so", plugins_.path() / "libprobe_badformat.so");
+    std::filesystem::copy(test_plugins_dir() / "libprobe_badexact.so", plugins_.path() / "libprobe_badexact.so");
+    for (const char* isolation : {"process", "none"}) {
+        SCOPED_TRACE(isolation);
+        HostProcess host({"--no-grpc", "--isolation", isolation}, plugins_.path());
+        const auto log = host.log();
+        EXPECT_NE(log.find("libprobe_badformat.so: refused: descriptor's input: input_pixel_formats names no pixel "
+                           "format this host delivers"),
+                  std::string::npos)
+            << log;
+        EXPECT_NE(log.find("libprobe_badexact.so: refused: descriptor's input: AVA_INPUT_EXACT_SIZE needs "
+                           "input_min_width and input_min_height"),
+                  std::string::npos)
+            << log;
+        EXPECT_EQ(http_post(host.http_port(), "/probe", "image/bmp", tiny_bmp_black).status, 200);
+    }
+}
+
 TEST_F(PluginLoading, BrokenPluginsAreRefusedAndGoodOnesServe)
 {
     HostProcess host({"--no-grpc"}, plugins_.path());
