@@ -345,7 +345,7 @@ std::shared_ptr<IsolatedPlugin> IsolatedPlugin::load(const std::filesystem::path
 IsolatedPlugin::IsolatedPlugin(loading::PluginInfo info, WorkerOptions options,
                                std::chrono::milliseconds analysis_timeout, std::shared_ptr<WorkerProcess> first)
     : LoadedPlugin(std::move(info)), options_(std::move(options)), analysis_timeout_(analysis_timeout),
-      current_(std::move(first))
+      loaded_(first->hello()), current_(std::move(first))
 {
 }
 
@@ -436,6 +436,12 @@ std::shared_ptr<WorkerProcess> IsolatedPlugin::worker()
     lock.unlock();
     try {
         auto next = std::shared_ptr<WorkerProcess>(WorkerProcess::start(options_, generation));
+        if (!next->hello().same_plugin(loaded_)) {
+            // The file was replaced since it was loaded: its concurrency, schemas or input may differ from
+            // what this version promised. Hot reload loads the new file as a version of its own.
+            throw std::runtime_error("the plugin file changed since it was loaded (now '" + next->hello().name +
+                                     "' " + next->hello().version + "); the new file is loaded by the next reload");
+        }
         lock.lock();
         ++restarts_;
         spdlog::info("analyzer '{}': worker process {} started (pid {}, restart {})", name(), generation, next->pid(),

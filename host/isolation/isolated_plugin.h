@@ -53,6 +53,7 @@ private:
 
     WorkerOptions options_;
     std::chrono::milliseconds analysis_timeout_;
+    const WorkerHello loaded_; // what the first worker said: every restarted one must say the same
     std::mutex start_mutex_;   // held while a worker starts (serialises starts only)
     mutable std::mutex mutex_; // guards what follows
     std::shared_ptr<WorkerProcess> current_;

@@ -105,31 +105,6 @@ std::pair<runtime::UniqueFd, runtime::UniqueFd> socket_pair()
     return {runtime::UniqueFd(pair[0]), runtime::UniqueFd(pair[1])};
 }
 
-WorkerHello read_hello(const Message& message)
-{
-    Reader r(message.payload);
-    if (!r.get_present()) {
-        throw WorkerLoadRefused(std::string(r.get_string()));
-    }
-    WorkerHello hello;
-    hello.name = r.get_string();
-    hello.version = r.get_string();
-    hello.description = r.get_string();
-    hello.loaded_path = r.get_string();
-    hello.abi_major = r.get<std::uint32_t>();
-    hello.abi_minor = r.get<std::uint32_t>();
-    hello.concurrency = static_cast<ava_concurrency>(r.get<std::int32_t>());
-    for (auto* schema : {&hello.configuration_schema, &hello.parameters_schema}) {
-        if (r.get_present()) {
-            *schema = std::string(r.get_string());
-        }
-    }
-    for (auto* field : {&hello.input_pixel_formats, &hello.input_min_width, &hello.input_min_height, &hello.input_flags}) {
-        *field = r.get<std::uint32_t>();
-    }
-    return hello;
-}
-
 } // namespace
 
 std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options, std::uint64_t generation)
@@ -179,7 +154,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
         worker->kill("loading the plugin took longer than its " + std::to_string(options.load_timeout.count()) +
                      " ms load deadline");
     }
-    worker->hello_ = read_hello(future.get()); // throws what ended the worker, or its refusal
+    worker->hello_ = read_hello(future.get(), options.shadow_dir); // throws what ended the worker, or its refusal
     {
         std::lock_guard lock(worker->mutex_);
         worker->shadow_copy_ = worker->hello_.loaded_path;

@@ -12,6 +12,7 @@
 
 #include "frame_arena.h"
 #include "wire.h"
+#include "worker_hello.h"
 
 #include <ava_plugin.h>
 
@@ -43,12 +44,6 @@ private:
     bool deadline_;
 };
 
-// The plugin refused to load in the worker (the same messages as an in-process load).
-class WorkerLoadRefused : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
 struct WorkerOptions {
     std::filesystem::path executable;
     std::filesystem::path plugin;     // the file in the plugins folder
@@ -58,17 +53,6 @@ struct WorkerOptions {
     std::size_t memory_bytes = 0;     // RLIMIT_DATA; 0 = none
     std::size_t arena_bytes = 0;
     std::chrono::milliseconds load_timeout{60000};
-};
-
-// What the worker's hello says about the plugin it loaded.
-struct WorkerHello {
-    std::string name, version, description, loaded_path;
-    std::uint32_t abi_major = 0, abi_minor = 0;
-    ava_concurrency concurrency = AVA_CONCURRENCY_SERIAL;
-    // ABI 1.1 schemas the plugin declared, as texts (nullopt: none); compiled again by the host.
-    std::optional<std::string> configuration_schema, parameters_schema;
-    // ABI 1.2 declared input, as the descriptor's four fields; checked again by the host.
-    std::uint32_t input_pixel_formats = 0, input_min_width = 0, input_min_height = 0, input_flags = 0;
 };
 
 class WorkerProcess {

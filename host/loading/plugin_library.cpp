@@ -1,9 +1,11 @@
 #include "plugin_library.h"
 
 #include "file_stamp.h"
+#include "inferences/utf8.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -71,13 +73,6 @@ std::string truncation_of(const std::filesystem::path& path)
     return "";
 }
 
-std::string checked_string(const char* value, const char* field, const std::filesystem::path& source)
-{
-    if (value == nullptr || *value == '\0') {
-        throw PluginLoadError(source.string() + ": refused: descriptor field '" + field + "' is empty");
-    }
-    return value;
-}
 
 template <typename Compile>
 std::shared_ptr<const ParameterSchema> refused_unless_valid(const std::string& where, const char* field,
@@ -181,16 +176,12 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
         throw PluginLoadError(where + ": refused: descriptor struct_size " + std::to_string(descriptor->struct_size) +
                               " is smaller than ABI 1.0's " + std::to_string(minimum_descriptor_size));
     }
-    checked_string(descriptor->name, "name", source);
-    checked_string(descriptor->version, "version", source);
+    check_identity(where, descriptor->name, descriptor->version);
     if (descriptor->create == nullptr || descriptor->destroy == nullptr || descriptor->open_stream == nullptr ||
         descriptor->close_stream == nullptr || descriptor->process == nullptr) {
         throw PluginLoadError(where + ": refused: descriptor has a null function pointer");
     }
-    if (descriptor->concurrency < AVA_CONCURRENCY_SERIAL || descriptor->concurrency > AVA_CONCURRENCY_FULL) {
-        throw PluginLoadError(where + ": refused: unknown concurrency value " +
-                              std::to_string(static_cast<int>(descriptor->concurrency)));
-    }
+    check_concurrency(where, descriptor->concurrency);
     // ABI 1.1 fields, read only when the plugin's descriptor has them.
     if (AVA_HAS_FIELD(descriptor, ava_plugin_descriptor, configuration_schema)) {
         plugin->configuration_schema_ = declared_schema(where, "configuration_schema", descriptor->configuration_schema);
@@ -204,6 +195,37 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     }
     plugin->descriptor_ = descriptor;
     return plugin;
+}
+
+void check_identity(const std::string& where, const char* name, const char* version)
+{
+    // The name is how configuration, routes, metrics labels and log lines refer to the analyzer, so it must
+    // be printable text of a sensible length; the version is shown next to it.
+    for (const auto& [field, value] : {std::pair{"name", name}, std::pair{"version", version}}) {
+        const std::string_view text = value != nullptr ? value : "";
+        if (text.empty()) {
+            throw PluginLoadError(where + ": refused: descriptor field '" + field + "' is empty");
+        }
+        if (text.size() > max_identity_bytes) {
+            throw PluginLoadError(where + ": refused: descriptor field '" + field + "' is " +
+                                  std::to_string(text.size()) + " bytes long (at most " +
+                                  std::to_string(max_identity_bytes) + ")");
+        }
+        const bool control = std::ranges::any_of(text, [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
+        });
+        if (control || !inferences::is_valid_utf8(text)) {
+            throw PluginLoadError(where + ": refused: descriptor field '" + field +
+                                  "' is not printable UTF-8 text (control characters or invalid bytes)");
+        }
+    }
+}
+
+void check_concurrency(const std::string& where, int concurrency)
+{
+    if (concurrency < AVA_CONCURRENCY_SERIAL || concurrency > AVA_CONCURRENCY_FULL) {
+        throw PluginLoadError(where + ": refused: unknown concurrency value " + std::to_string(concurrency));
+    }
 }
 
 } // namespace ava::loading

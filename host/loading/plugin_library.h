@@ -77,4 +77,11 @@ std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where,
 frames::InputRequest declared_input(const std::string& where, std::uint32_t pixel_formats, std::uint32_t min_width,
                                     std::uint32_t min_height, std::uint32_t flags);
 
+// The longest name or version a plugin may declare.
+inline constexpr std::size_t max_identity_bytes = 128;
+// A plugin's name and version: non-empty printable UTF-8 of at most max_identity_bytes; and its concurrency:
+// one the ABI defines. Each refuses the plugin (PluginLoadError naming `where`). Shared like declared_schema.
+void check_identity(const std::string& where, const char* name, const char* version);
+void check_concurrency(const std::string& where, int concurrency);
+
 } // namespace ava::loading

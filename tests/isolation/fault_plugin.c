@@ -4,12 +4,16 @@
  *   late      emits from a thread of its own after process() returned
  *   hang      never returns                           leak      keeps 10 MB more (written) every frame
  *   status    returns a status the ABI does not have  (none)    answers "ok"
- * "hang_open" makes open_stream() never return. Built three ways: FAULT_ENTRY_CRASH crashes in the entry
- * point itself, FAULT_CREATE_HANG never returns from create(). */
+ * "hang_open" makes open_stream() never return. Built other ways too: FAULT_ENTRY_CRASH crashes in the entry
+ * point itself, FAULT_CREATE_HANG never returns from create(), FAULT_FORGE_HELLO writes a hello of its own
+ * on the worker's control socket while being loaded (see forge_hello below). */
 #define _POSIX_C_SOURCE 200809L
 #include <ava_plugin.h>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,6 +127,90 @@ static ava_status fault_process(void* session, const ava_frame* frame, const ava
     }
     return sink->classification(sink->context, NULL, "ok", 1.0f);
 }
+
+
+#ifdef FAULT_FORGE_HELLO
+/* A plugin's constructors run in the worker before the worker sends its hello, and the control socket is
+ * fd 3: a hostile plugin can speak first. FAULT_FORGE_HELLO picks the lie, in an otherwise loadable hello:
+ *   1  its loaded copy is "<the plugin's path in the plugins folder>.victim" (the host removes a worker's
+ *      loaded copy when the worker ends, so believing it would delete a file of the attacker's choosing)
+ *   2  concurrency 99                      3  a name with a newline in it (a forged log line) */
+enum { forged_control_fd = 3 };
+static char forged[4096];
+static size_t forged_size;
+
+static void put(const void* bytes, size_t size)
+{
+    if (forged_size + size <= sizeof forged) {
+        memcpy(forged + forged_size, bytes, size);
+        forged_size += size;
+    }
+}
+static void put_u32(uint32_t value) { put(&value, sizeof value); }
+static void put_string(const char* text)
+{
+    put_u32((uint32_t)strlen(text));
+    put(text, strlen(text));
+}
+
+/* The worker was started as: ava-analyzer-worker --plugin <path in the plugins folder> ... */
+static int plugin_argument(char* path, size_t size)
+{
+    char cmdline[8192];
+    size_t length;
+    const char* at;
+    FILE* file = fopen("/proc/self/cmdline", "rb");
+    if (file == NULL) {
+        return 0;
+    }
+    length = fread(cmdline, 1, sizeof cmdline - 1, file);
+    fclose(file);
+    cmdline[length] = '\0';
+    for (at = cmdline; at < cmdline + length; at += strlen(at) + 1) {
+        if (strcmp(at, "--plugin") == 0 && at + strlen(at) + 1 < cmdline + length) {
+            snprintf(path, size, "%s", at + strlen(at) + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+__attribute__((constructor)) static void forge_hello(void)
+{
+    struct stat control;
+    char plugin[4096], victim[4200];
+    const uint8_t loaded = 1, no_schema = 0;
+    const uint64_t request_id = 0;
+    if (fstat(forged_control_fd, &control) != 0 || !S_ISSOCK(control.st_mode) || !plugin_argument(plugin, sizeof plugin)) {
+        return; /* not in an analyzer worker */
+    }
+    snprintf(victim, sizeof victim, "%s.victim", plugin);
+    put(&loaded, 1);
+    put_string(FAULT_FORGE_HELLO == 3 ? FAULT_NAME "\n[error] a forged log line" : FAULT_NAME);
+    put_string("1.0.0");
+    put_string("forged");
+    put_string(FAULT_FORGE_HELLO == 1 ? victim : "/nonexistent/copy.so");
+    put_u32(AVA_PLUGIN_ABI_MAJOR);
+    put_u32(AVA_PLUGIN_ABI_MINOR);
+    put_u32(FAULT_FORGE_HELLO == 2 ? 99u : (uint32_t)AVA_CONCURRENCY_FULL);
+    put(&no_schema, 1);
+    put(&no_schema, 1);
+    put_u32(0); put_u32(0); put_u32(0); put_u32(0);
+    {
+        /* The wire header: request id, kind (1: hello), payload length; then the payload. */
+        char message[sizeof forged + 16];
+        const uint32_t kind = 1, payload = (uint32_t)forged_size;
+        memcpy(message, &request_id, 8);
+        memcpy(message + 8, &kind, 4);
+        memcpy(message + 12, &payload, 4);
+        memcpy(message + 16, forged, forged_size);
+        if (write(forged_control_fd, message, 16 + forged_size) < 0) {
+            return;
+        }
+    }
+    sleep(1); /* so the worker's own hello comes as a message of its own, long after the host read this one */
+}
+#endif
 
 static const ava_plugin_descriptor descriptor = {
     AVA_PLUGIN_ABI_MAJOR, AVA_PLUGIN_ABI_MINOR, sizeof(ava_plugin_descriptor), FAULT_NAME, "1.0.0",

@@ -364,6 +364,40 @@ TEST_F(Isolation, EntryPointCrashIsARefusalAtStartAndOnHotReload)
     EXPECT_EQ(fault("none").status, 200);
 }
 
+// A plugin's constructors run in the worker before its hello and can write a hello of their own: the host
+// checks what it reads there as it checks a descriptor, and removes nothing the worker names outside its
+// shadow folder.
+TEST_F(Isolation, ForgedHellosAreRefusedAndNothingTheyNameIsRemoved)
+{
+    const auto victim = plugins_.path() / "libfault_forged_path.so.victim"; // the forged hello names it
+    std::ofstream(victim) << "precious\n";
+    for (const char* name : {"fault_forged_path", "fault_forged_concurrency", "fault_forged_name"}) {
+        const auto file = "lib" + std::string(name) + ".so";
+        std::filesystem::copy_file(test_plugins_dir() / file, plugins_.path() / file);
+    }
+    const auto refused = [&](const std::string& file, const std::string& why) {
+        return eventually([&] {
+            const auto log = host_->log();
+            const auto at = log.find(file + ": refused");
+            return at != std::string::npos && log.find(why, at) != std::string::npos;
+        }, 10s);
+    };
+    EXPECT_TRUE(refused("libfault_forged_path.so", "names a loaded copy outside the worker's shadow folder"))
+        << host_->log();
+    EXPECT_TRUE(refused("libfault_forged_concurrency.so", "unknown concurrency value 99")) << host_->log();
+    EXPECT_TRUE(refused("libfault_forged_name.so", "is not printable UTF-8 text")) << host_->log();
+    EXPECT_EQ(host_->log().find("\n[error] a forged log line"), std::string::npos) << host_->log();
+    for (const char* name : {"/fault_forged_path", "/fault_forged_concurrency"}) {
+        EXPECT_EQ(http_post(port(), name, raw_type, black).status, 404) << name;
+    }
+    EXPECT_EQ(fault("none").status, 200);
+    EXPECT_TRUE(host_->running()) << host_->log();
+    good_grpc_.reset(); // checks: nothing lost, no error
+    good_http_.reset();
+    host_.reset(); // every worker ends: the host removes what it believes are their loaded copies
+    EXPECT_TRUE(std::filesystem::exists(victim));
+}
+
 TEST_F(Isolation, HangingCreateIsRefusedAfterTheLoadDeadlineAndLoadingGoesOn)
 {
     std::filesystem::copy_file(test_plugins_dir() / "libfault_create.so", plugins_.path() / "libfault_create.so");
