@@ -13,7 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-asan"
 seconds=${1:-300}
 shift || true
-all=(http_request content_type image_decode grpc_stream routing config_file inference_writers worker_reply parameter_schema)
+all=(http_request content_type image_decode grpc_stream routing config_file inference_writers worker_reply worker_hello
+     parameter_schema)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 

@@ -140,5 +140,20 @@ rng = random.Random(10)
 for i in range(6):
     write("inference_writers", f"random{i}", bytes(rng.randrange(256) for _ in range(300)))
 write("inference_writers", "text_utf8", ("caf\u00e9 \u2603 \U0001F600 person car " * 8).encode())
+# worker_hello: hellos as ava-analyzer-worker writes them (wire.h Writer: u32-length strings, a u8 before
+# each optional), for the shadow folder the target passes; a refusal; a forged path.
+def s32(b): return struct.pack("<I", len(b)) + b
+def hello(name=b"color_intensity", path=b"/tmp/ava-fuzz-shadow/libcolor_intensity.1.0.so", concurrency=2,
+          schemas=(None, None), declared=(0, 0, 0, 0)):
+    out = b"\x01" + s32(name) + s32(b"1.0.0") + s32(b"gray mean") + s32(path)
+    out += struct.pack("<IIi", 1, 2, concurrency)
+    for text in schemas:
+        out += b"\x00" if text is None else b"\x01" + s32(text)
+    return out + struct.pack("<IIII", *declared)
+write("worker_hello", "plain", hello())
+write("worker_hello", "declared", hello(schemas=(b'{"type":"object","properties":{"threshold":{"type":"number"}}}',
+      b'{"type":"object"}'), declared=(1 << 3, 64, 64, 0)))
+write("worker_hello", "refusal", b"\x00" + s32(b"/plugins/libx.so: refused: no entry symbol 'ava_plugin_entry'"))
+write("worker_hello", "forged_path", hello(path=b"/tmp/ava-fuzz-shadow/../etc/passwd"))
 PY
 echo "seeds written under $corpus"

@@ -305,9 +305,11 @@ std::shared_ptr<IsolatedPlugin> IsolatedPlugin::load(const std::filesystem::path
                                                      const loading::IsolationSettings& settings,
                                                      const std::filesystem::path& shadow_dir)
 {
+    auto version = std::make_unique<VersionCopy>(file, shadow_dir);
     WorkerOptions options;
     options.executable = settings.worker_executable;
-    options.plugin = file;
+    options.plugin = version->path();
+    options.shown_as = file;
     options.shadow_dir = shadow_dir;
     options.label = file.filename().string();
     options.threads = settings.worker_threads;
@@ -339,13 +341,14 @@ std::shared_ptr<IsolatedPlugin> IsolatedPlugin::load(const std::filesystem::path
                              loading::declared_input(file.string(), hello.input_pixel_formats, hello.input_min_width,
                                                      hello.input_min_height, hello.input_flags)};
     return std::make_shared<IsolatedPlugin>(std::move(info), std::move(options), settings.analysis_timeout,
-                                            std::move(first));
+                                            std::move(version), std::move(first));
 }
 
 IsolatedPlugin::IsolatedPlugin(loading::PluginInfo info, WorkerOptions options,
-                               std::chrono::milliseconds analysis_timeout, std::shared_ptr<WorkerProcess> first)
+                               std::chrono::milliseconds analysis_timeout, std::unique_ptr<VersionCopy> version,
+                               std::shared_ptr<WorkerProcess> first)
     : LoadedPlugin(std::move(info)), options_(std::move(options)), analysis_timeout_(analysis_timeout),
-      loaded_(first->hello()), current_(std::move(first))
+      version_(std::move(version)), loaded_(first->hello()), current_(std::move(first))
 {
 }
 
@@ -437,10 +440,10 @@ std::shared_ptr<WorkerProcess> IsolatedPlugin::worker()
     try {
         auto next = std::shared_ptr<WorkerProcess>(WorkerProcess::start(options_, generation));
         if (!next->hello().same_plugin(loaded_)) {
-            // The file was replaced since it was loaded: its concurrency, schemas or input may differ from
-            // what this version promised. Hot reload loads the new file as a version of its own.
-            throw std::runtime_error("the plugin file changed since it was loaded (now '" + next->hello().name +
-                                     "' " + next->hello().version + "); the new file is loaded by the next reload");
+            // It loads this version's own copy, so only a worker lying in its hello gets here: the host must
+            // not serve this version's promises (concurrency, schemas, input) with another plugin's code.
+            throw std::runtime_error("the restarted worker reports another plugin ('" + next->hello().name + "' " +
+                                     next->hello().version + ") than this version's");
         }
         lock.lock();
         ++restarts_;

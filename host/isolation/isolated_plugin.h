@@ -7,6 +7,7 @@
 // failing (max_crashes within crash_window) is marked failed: its calls answer "unavailable" until its
 // file changes or the host is asked to reload.
 
+#include "version_copy.h"
 #include "worker_process.h"
 
 #include "loading/analyzer.h"
@@ -23,14 +24,14 @@ inline constexpr std::chrono::seconds crash_window{60};
 
 class IsolatedPlugin : public loading::LoadedPlugin, public std::enable_shared_from_this<IsolatedPlugin> {
 public:
-    // Starts the first worker, which loads `file`. Throws loading::PluginLoadError when the plugin is
+    // Copies `file` (VersionCopy) and starts the first worker on the copy. Throws loading::PluginLoadError when the plugin is
     // refused, crashes while loading or misses its load deadline.
     static std::shared_ptr<IsolatedPlugin> load(const std::filesystem::path& file,
                                                 const loading::IsolationSettings& settings,
                                                 const std::filesystem::path& shadow_dir);
 
     IsolatedPlugin(loading::PluginInfo info, WorkerOptions options, std::chrono::milliseconds analysis_timeout,
-                   std::shared_ptr<WorkerProcess> first);
+                   std::unique_ptr<VersionCopy> version, std::shared_ptr<WorkerProcess> first);
 
     std::shared_ptr<loading::Analyzer> create_analyzer(std::string config_json) override;
     loading::Isolation isolation() const noexcept override { return loading::Isolation::process; }
@@ -53,6 +54,7 @@ private:
 
     WorkerOptions options_;
     std::chrono::milliseconds analysis_timeout_;
+    std::unique_ptr<VersionCopy> version_; // what every worker of this version loads
     const WorkerHello loaded_; // what the first worker said: every restarted one must say the same
     std::mutex start_mutex_;   // held while a worker starts (serialises starts only)
     mutable std::mutex mutex_; // guards what follows

@@ -126,6 +126,8 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
     std::vector<std::string> args = {options.executable.string(),
                                      "--plugin",
                                      options.plugin.string(),
+                                     "--shown-as",
+                                     options.shown_as.string(),
                                      "--shadow-dir",
                                      options.shadow_dir.string(),
                                      "--channels",

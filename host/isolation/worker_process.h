@@ -46,7 +46,8 @@ private:
 
 struct WorkerOptions {
     std::filesystem::path executable;
-    std::filesystem::path plugin;     // the file in the plugins folder
+    std::filesystem::path plugin;     // what the worker loads: the version's copy (version_copy.h)
+    std::filesystem::path shown_as;   // the file in the plugins folder, for messages
     std::filesystem::path shadow_dir; // where the worker puts its private copy
     std::string label;                // for log lines: the file name
     unsigned threads = 2;

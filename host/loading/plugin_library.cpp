@@ -20,13 +20,6 @@ namespace {
 constexpr std::size_t minimum_descriptor_size =
     offsetof(ava_plugin_descriptor, process) + sizeof(ava_plugin_descriptor::process);
 
-std::filesystem::path unique_shadow_name(const std::filesystem::path& source, const std::filesystem::path& dir)
-{
-    static std::atomic<unsigned> counter{0}; // uniqueness only, not shared state anyone reads
-    return dir / (source.stem().string() + "." + std::to_string(::getpid()) + "." +
-                  std::to_string(counter.fetch_add(1)) + source.extension().string());
-}
-
 bool looks_like_elf(const std::filesystem::path& path)
 {
     std::ifstream in(path, std::ios::binary);
@@ -127,27 +120,19 @@ std::string PluginLibrary::abi_version() const
 }
 
 std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& source,
-                                                   const std::filesystem::path& shadow_dir)
+                                                   const std::filesystem::path& shadow_dir,
+                                                   const std::filesystem::path& shown_as)
 {
-    const std::string where = source.string();
+    const auto shown = shown_as.empty() ? source : shown_as;
+    const std::string where = shown.string();
     if (!looks_like_elf(source)) {
         throw PluginLoadError(where + ": refused: not an ELF shared library");
     }
     std::filesystem::create_directories(shadow_dir);
-    auto shadow = unique_shadow_name(source, shadow_dir);
-    const auto before = stamp_of(source);
-    std::error_code ec;
-    std::filesystem::copy_file(source, shadow, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) {
-        throw PluginLoadError(where + ": refused: cannot copy to " + shadow.string() + ": " + ec.message());
-    }
+    const auto shadow = unique_copy_name(source, shadow_dir);
+    copy_plugin_file(source, shadow, where);
     // From here the shadow copy is owned by the PluginLibrary (its destructor removes it).
-    auto plugin = std::make_shared<PluginLibrary>(Key{}, source, shadow);
-    // A file written while we copied it would give a torn copy: never dlopen one.
-    const auto copied = stamp_of(shadow);
-    if (!before || before != stamp_of(source) || !copied || copied->size != before->size) {
-        throw PluginLoadError(where + ": refused: it changed while being copied (still being written?)");
-    }
+    auto plugin = std::make_shared<PluginLibrary>(Key{}, shown, shadow);
     if (const auto truncated = truncation_of(shadow); !truncated.empty()) {
         throw PluginLoadError(where + ": refused: cannot load: truncated ELF file (still being written?): " + truncated);
     }
@@ -195,6 +180,31 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     }
     plugin->descriptor_ = descriptor;
     return plugin;
+}
+
+std::filesystem::path unique_copy_name(const std::filesystem::path& source, const std::filesystem::path& dir)
+{
+    static std::atomic<unsigned> counter{0}; // uniqueness only, not shared state anyone reads
+    return dir / (source.stem().string() + "." + std::to_string(::getpid()) + "." +
+                  std::to_string(counter.fetch_add(1)) + source.extension().string());
+}
+
+void copy_plugin_file(const std::filesystem::path& source, const std::filesystem::path& copy, const std::string& where)
+{
+    const auto before = stamp_of(source);
+    std::error_code ec;
+    std::filesystem::copy_file(source, copy, std::filesystem::copy_options::overwrite_existing, ec);
+    std::error_code ignored;
+    if (ec) {
+        std::filesystem::remove(copy, ignored);
+        throw PluginLoadError(where + ": refused: cannot copy to " + copy.string() + ": " + ec.message());
+    }
+    // A file written while we copied it would give a torn copy: never dlopen one.
+    const auto copied = stamp_of(copy);
+    if (!before || before != stamp_of(source) || !copied || copied->size != before->size) {
+        std::filesystem::remove(copy, ignored);
+        throw PluginLoadError(where + ": refused: it changed while being copied (still being written?)");
+    }
 }
 
 void check_identity(const std::string& where, const char* name, const char* version)

@@ -31,9 +31,11 @@ public:
     // Shadow-copies `source` into `shadow_dir` under a unique name, dlopens the copy, looks up the entry
     // symbol and checks the ABI. Loading a private copy means a second version of the same file gets a new
     // handle (dlopen of the same path would return the old one) and overwriting the file in the plugins
-    // folder can never change code that is running. Throws PluginLoadError.
+    // folder can never change code that is running. Messages and source() name `shown_as` when given (an
+    // analyzer worker loads its version's copy, see isolation/version_copy.h). Throws PluginLoadError.
     static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& source,
-                                               const std::filesystem::path& shadow_dir);
+                                               const std::filesystem::path& shadow_dir,
+                                               const std::filesystem::path& shown_as = {});
 
     PluginLibrary(const PluginLibrary&) = delete;
     PluginLibrary& operator=(const PluginLibrary&) = delete;
@@ -76,6 +78,12 @@ std::shared_ptr<const ParameterSchema> declared_schema(const std::string& where,
 // naming `where`). Shared like declared_schema.
 frames::InputRequest declared_input(const std::string& where, std::uint32_t pixel_formats, std::uint32_t min_width,
                                     std::uint32_t min_height, std::uint32_t flags);
+
+// A name in `dir` for a private copy of `source` that no other copy of this process has.
+std::filesystem::path unique_copy_name(const std::filesystem::path& source, const std::filesystem::path& dir);
+// Copies a plugin file; refuses it (PluginLoadError naming `where`, no copy left behind) when the copy
+// fails or the file changed while it was being copied (a torn copy must never be loaded).
+void copy_plugin_file(const std::filesystem::path& source, const std::filesystem::path& copy, const std::string& where);
 
 // The longest name or version a plugin may declare.
 inline constexpr std::size_t max_identity_bytes = 128;

@@ -153,7 +153,7 @@ static void put_string(const char* text)
     put(text, strlen(text));
 }
 
-/* The worker was started as: ava-analyzer-worker --plugin <path in the plugins folder> ... */
+/* The worker was started as: ava-analyzer-worker ... --shown-as <the plugin's path in the plugins folder> ... */
 static int plugin_argument(char* path, size_t size)
 {
     char cmdline[8192];
@@ -167,7 +167,7 @@ static int plugin_argument(char* path, size_t size)
     fclose(file);
     cmdline[length] = '\0';
     for (at = cmdline; at < cmdline + length; at += strlen(at) + 1) {
-        if (strcmp(at, "--plugin") == 0 && at + strlen(at) + 1 < cmdline + length) {
+        if (strcmp(at, "--shown-as") == 0 && at + strlen(at) + 1 < cmdline + length) {
             snprintf(path, size, "%s", at + strlen(at) + 1);
             return 1;
         }

@@ -364,6 +364,21 @@ TEST_F(Isolation, EntryPointCrashIsARefusalAtStartAndOnHotReload)
     EXPECT_EQ(fault("none").status, 200);
 }
 
+// Every worker of a version loads that version's own copy: after a newer file in the folder was refused,
+// the version before keeps serving, also once its worker crashed and was restarted.
+TEST_F(Isolation, RestartedWorkerRunsItsVersionNotTheFileInTheFolderNow)
+{
+    const auto before = worker_of(port(), "fault");
+    ASSERT_TRUE(before);
+    std::filesystem::copy_file(test_plugins_dir() / "libno_entry.so", plugins_.path() / "libfault.so",
+                               std::filesystem::copy_options::overwrite_existing);
+    EXPECT_TRUE(eventually([&] { return host_->log().find("libfault.so: refused: no entry symbol") != std::string::npos; }))
+        << host_->log();
+    EXPECT_EQ(fault("segv").status, 500);
+    expect_restarted(before->pid);
+    EXPECT_EQ(host_->log().find("restarting its worker failed"), std::string::npos) << host_->log();
+}
+
 // A plugin's constructors run in the worker before its hello and can write a hello of their own: the host
 // checks what it reads there as it checks a descriptor, and removes nothing the worker names outside its
 // shadow folder.

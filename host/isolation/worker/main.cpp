@@ -394,7 +394,7 @@ int main(int argc, char** argv)
     spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] [worker " + std::to_string(::getpid()) + "] %v");
     std::shared_ptr<PluginLibrary> library;
     try {
-        library = PluginLibrary::load(args["--plugin"], args["--shadow-dir"]);
+        library = PluginLibrary::load(args["--plugin"], args["--shadow-dir"], args["--shown-as"]);
     } catch (const std::exception& e) {
         send_hello(nullptr, e.what());
         return 0;
