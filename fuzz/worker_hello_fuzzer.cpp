@@ -1,26 +1,30 @@
 // Fuzz target: the hello an analyzer worker sends (isolation/worker_hello.h). A plugin's constructors can
 // write it themselves, so the host reads it as hostile input: read_hello() must throw WireError or
 // WorkerLoadRefused on anything malformed and never read out of bounds; what it accepts must hold what the
-// host relies on (a printable name, a known concurrency, a loaded copy inside the shadow folder), and the
+// host relies on (a printable name, a known concurrency, the loaded copy the host named), and the
 // schemas and declared input in it must be checked, not crash, as the host checks them next.
+#include "inferences/utf8.h"
 #include "isolation/worker_hello.h"
 #include "loading/plugin_library.h"
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    const std::filesystem::path shadow_dir = "/tmp/ava-fuzz-shadow";
+    const std::filesystem::path private_copy = "/tmp/ava-fuzz-shadow/libcolor_intensity.1.0.so";
     ava::isolation::Message message;
     message.header.kind = ava::isolation::MessageKind::hello;
     message.payload.assign(reinterpret_cast<const char*>(data), size);
     ava::isolation::WorkerHello hello;
     try {
-        hello = ava::isolation::read_hello(message, shadow_dir);
+        hello = ava::isolation::read_hello(message, private_copy);
     } catch (const ava::isolation::WorkerLoadRefused& e) {
-        if (std::string(e.what()).size() > ava::isolation::max_refusal_bytes + 3) { // + one U+FFFD
+        const std::string_view reason = e.what(); // one printable log line of bounded length
+        if (reason.size() > ava::isolation::max_refusal_bytes || !ava::inferences::is_valid_utf8(reason) ||
+            reason.find_first_of(std::string_view("\0\n\r\x1b", 4)) != std::string_view::npos) {
             std::abort();
         }
         return 0;
@@ -28,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     if (hello.name.empty() || hello.name.size() > ava::loading::max_identity_bytes ||
-        hello.loaded_path.parent_path() != shadow_dir || hello.concurrency < AVA_CONCURRENCY_SERIAL ||
+        hello.loaded_path != private_copy || hello.concurrency < AVA_CONCURRENCY_SERIAL ||
         hello.concurrency > AVA_CONCURRENCY_FULL || hello.abi_major != AVA_PLUGIN_ABI_MAJOR) {
         std::abort(); // accepted something the host must not rely on
     }

@@ -141,7 +141,7 @@ for i in range(6):
     write("inference_writers", f"random{i}", bytes(rng.randrange(256) for _ in range(300)))
 write("inference_writers", "text_utf8", ("caf\u00e9 \u2603 \U0001F600 person car " * 8).encode())
 # worker_hello: hellos as ava-analyzer-worker writes them (wire.h Writer: u32-length strings, a u8 before
-# each optional), for the shadow folder the target passes; a refusal; a forged path.
+# each optional), naming the private copy the target expects; a refusal; a forged path.
 def s32(b): return struct.pack("<I", len(b)) + b
 def hello(name=b"color_intensity", path=b"/tmp/ava-fuzz-shadow/libcolor_intensity.1.0.so", concurrency=2,
           schemas=(None, None), declared=(0, 0, 0, 0)):

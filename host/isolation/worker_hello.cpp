@@ -11,14 +11,24 @@ namespace {
     throw WireError("the worker's hello " + what);
 }
 
-// A path the host will remove later: a plain file name directly in the shadow folder, nothing else.
-void check_loaded_path(const std::filesystem::path& path, const std::filesystem::path& shadow_dir)
+// The worker's reason as one printable log line of at most max_refusal_bytes.
+std::string refusal_text(std::string_view sent)
 {
-    const auto name = path.filename();
-    if (path.parent_path().lexically_normal() != shadow_dir.lexically_normal() || name.empty() || name == "." ||
-        name == "..") {
-        refuse("names a loaded copy outside the worker's shadow folder");
+    std::string text(sent.substr(0, max_refusal_bytes));
+    inferences::repair_utf8(text); // each invalid byte becomes 3: cut again below
+    for (auto& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f') {
+            c = ' ';
+        }
     }
+    if (text.size() > max_refusal_bytes) {
+        auto end = max_refusal_bytes;
+        while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+            --end; // not inside a character
+        }
+        text.resize(end);
+    }
+    return text;
 }
 
 } // namespace
@@ -32,7 +42,7 @@ bool WorkerHello::same_plugin(const WorkerHello& other) const
            input_min_height == other.input_min_height && input_flags == other.input_flags;
 }
 
-WorkerHello read_hello(const Message& message, const std::filesystem::path& shadow_dir)
+WorkerHello read_hello(const Message& message, const std::filesystem::path& private_copy)
 {
     if (message.header.kind != MessageKind::hello) {
         refuse("is missing: the first message was of kind " +
@@ -40,9 +50,7 @@ WorkerHello read_hello(const Message& message, const std::filesystem::path& shad
     }
     Reader r(message.payload);
     if (!r.get_present()) {
-        std::string reason(r.get_string().substr(0, max_refusal_bytes));
-        inferences::repair_utf8(reason); // may have cut a character in two
-        throw WorkerLoadRefused(reason);
+        throw WorkerLoadRefused(refusal_text(r.get_string()));
     }
     WorkerHello hello;
     hello.name = r.get_string();
@@ -74,7 +82,9 @@ WorkerHello read_hello(const Message& message, const std::filesystem::path& shad
     }
     hello.concurrency = static_cast<ava_concurrency>(concurrency);
     inferences::repair_utf8(hello.description);
-    check_loaded_path(hello.loaded_path, shadow_dir);
+    if (hello.loaded_path != private_copy) {
+        refuse("names a loaded copy other than the one the host told the worker to make");
+    }
     return hello;
 }
 

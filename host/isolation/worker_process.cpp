@@ -1,5 +1,7 @@
 #include "worker_process.h"
 
+#include "loading/plugin_library.h"
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -123,11 +125,15 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
     for (const auto& fd : worker_channels) {
         child_fds.push_back(fd.get());
     }
+    // The host names the worker's private copy: it removes that file when the worker ends, whatever it says.
+    const auto private_copy = loading::unique_copy_name(options.shown_as, options.shadow_dir);
     std::vector<std::string> args = {options.executable.string(),
                                      "--plugin",
                                      options.plugin.string(),
                                      "--shown-as",
                                      options.shown_as.string(),
+                                     "--copy-as",
+                                     private_copy.string(),
                                      "--shadow-dir",
                                      options.shadow_dir.string(),
                                      "--channels",
@@ -149,26 +155,23 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerOptions& options
     worker_control.reset();
     worker_channels.clear();
     auto future = std::future<Message>();
-    auto worker = std::make_unique<WorkerProcess>(options, generation, pid, std::move(control), std::move(channels),
-                                                  std::move(arena));
+    auto worker = std::make_unique<WorkerProcess>(options, generation, private_copy, pid, std::move(control),
+                                                  std::move(channels), std::move(arena));
     future = worker->hello_reply_.get_future();
     if (future.wait_for(options.load_timeout) != std::future_status::ready) {
         worker->kill("loading the plugin took longer than its " + std::to_string(options.load_timeout.count()) +
                      " ms load deadline");
     }
-    worker->hello_ = read_hello(future.get(), options.shadow_dir); // throws what ended the worker, or its refusal
-    {
-        std::lock_guard lock(worker->mutex_);
-        worker->shadow_copy_ = worker->hello_.loaded_path;
-    }
+    worker->hello_ = read_hello(future.get(), private_copy); // throws what ended the worker, or its refusal
     return worker;
 }
 
-WorkerProcess::WorkerProcess(const WorkerOptions& options, std::uint64_t generation, int pid,
-                             runtime::UniqueFd control, std::vector<runtime::UniqueFd> channels,
+WorkerProcess::WorkerProcess(const WorkerOptions& options, std::uint64_t generation, std::filesystem::path private_copy,
+                             int pid, runtime::UniqueFd control, std::vector<runtime::UniqueFd> channels,
                              std::unique_ptr<FrameArena> arena)
     : options_(options), generation_(generation), pid_(pid), control_(std::move(control)),
-      channels_(std::move(channels)), arena_(std::move(arena)), monitor_([this] { monitor(); })
+      channels_(std::move(channels)), arena_(std::move(arena)), shadow_copy_(std::move(private_copy)),
+      monitor_([this] { monitor(); })
 {
     for (const auto& channel : channels_) {
         free_channels_.push_back(channel.get());

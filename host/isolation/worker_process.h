@@ -82,7 +82,8 @@ public:
     // Kills the worker (SIGKILL); `reason` is what waiting calls and the log are told.
     void kill(const std::string& reason);
 
-    WorkerProcess(const WorkerOptions& options, std::uint64_t generation, int pid, runtime::UniqueFd control,
+    WorkerProcess(const WorkerOptions& options, std::uint64_t generation, std::filesystem::path private_copy,
+                  int pid, runtime::UniqueFd control,
                   std::vector<runtime::UniqueFd> channels, std::unique_ptr<FrameArena> arena);
 
 private:
@@ -107,7 +108,7 @@ private:
     std::condition_variable channel_freed_;
     std::vector<int> free_channels_;
     std::string kill_reason_; // set by kill(): replaces "killed by signal 9"
-    std::filesystem::path shadow_copy_; // the worker's private copy of the plugin, removed when it ends
+    std::filesystem::path shadow_copy_; // the worker's private copy of the plugin (named by the host), removed when it ends
     std::string end_reason_;
     std::chrono::steady_clock::time_point end_time_;
     bool ended_ = false;

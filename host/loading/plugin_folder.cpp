@@ -260,8 +260,13 @@ std::shared_ptr<LoadedPlugin> PluginFolder::load_plugin(const std::filesystem::p
     // way first (so an untrusted plugin is loaded in a worker first), then moved if its name says so.
     std::shared_ptr<LoadedPlugin> plugin = isolation_.mode == Isolation::process ? isolated() : in_process();
     if (isolation_.mode_for(plugin->name()) != plugin->isolation()) {
+        const auto name = plugin->name();
         plugin.reset();
         plugin = isolation_.mode == Isolation::process ? in_process() : isolated();
+        if (plugin->name() != name) { // a worker's hello said otherwise than the descriptor
+            throw PluginLoadError(file.string() + ": refused: it was analyzer '" + name + "' when first loaded and '" +
+                                  plugin->name() + "' when loaded again");
+        }
     }
     return plugin;
 }

@@ -121,7 +121,8 @@ std::string PluginLibrary::abi_version() const
 
 std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& source,
                                                    const std::filesystem::path& shadow_dir,
-                                                   const std::filesystem::path& shown_as)
+                                                   const std::filesystem::path& shown_as,
+                                                   const std::filesystem::path& copy_as)
 {
     const auto shown = shown_as.empty() ? source : shown_as;
     const std::string where = shown.string();
@@ -129,7 +130,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
         throw PluginLoadError(where + ": refused: not an ELF shared library");
     }
     std::filesystem::create_directories(shadow_dir);
-    const auto shadow = unique_copy_name(source, shadow_dir);
+    const auto shadow = copy_as.empty() ? unique_copy_name(source, shadow_dir) : copy_as;
     copy_plugin_file(source, shadow, where);
     // From here the shadow copy is owned by the PluginLibrary (its destructor removes it).
     auto plugin = std::make_shared<PluginLibrary>(Key{}, shown, shadow);

@@ -32,10 +32,12 @@ public:
     // symbol and checks the ABI. Loading a private copy means a second version of the same file gets a new
     // handle (dlopen of the same path would return the old one) and overwriting the file in the plugins
     // folder can never change code that is running. Messages and source() name `shown_as` when given (an
-    // analyzer worker loads its version's copy, see isolation/version_copy.h). Throws PluginLoadError.
+    // analyzer worker loads its version's copy, see isolation/version_copy.h); `copy_as`, when given, is
+    // the private copy's path (an analyzer worker's is named by the host). Throws PluginLoadError.
     static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& source,
                                                const std::filesystem::path& shadow_dir,
-                                               const std::filesystem::path& shown_as = {});
+                                               const std::filesystem::path& shown_as = {},
+                                               const std::filesystem::path& copy_as = {});
 
     PluginLibrary(const PluginLibrary&) = delete;
     PluginLibrary& operator=(const PluginLibrary&) = delete;

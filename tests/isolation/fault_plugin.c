@@ -134,7 +134,8 @@ static ava_status fault_process(void* session, const ava_frame* frame, const ava
  * fd 3: a hostile plugin can speak first. FAULT_FORGE_HELLO picks the lie, in an otherwise loadable hello:
  *   1  its loaded copy is "<the plugin's path in the plugins folder>.victim" (the host removes a worker's
  *      loaded copy when the worker ends, so believing it would delete a file of the attacker's choosing)
- *   2  concurrency 99                      3  a name with a newline in it (a forged log line) */
+ *   2  concurrency 99                      3  a name with a newline in it (a forged log line)
+ *   4  its loaded copy is its version's copy in the host's shadow folder (the --plugin it was given) */
 enum { forged_control_fd = 3 };
 static char forged[4096];
 static size_t forged_size;
@@ -153,8 +154,9 @@ static void put_string(const char* text)
     put(text, strlen(text));
 }
 
-/* The worker was started as: ava-analyzer-worker ... --shown-as <the plugin's path in the plugins folder> ... */
-static int plugin_argument(char* path, size_t size)
+/* The worker was started as: ava-analyzer-worker --plugin <its version's copy in the shadow folder>
+ * --shown-as <the plugin's path in the plugins folder> ...: the value of `flag`. */
+static int worker_argument(const char* flag, char* path, size_t size)
 {
     char cmdline[8192];
     size_t length;
@@ -167,7 +169,7 @@ static int plugin_argument(char* path, size_t size)
     fclose(file);
     cmdline[length] = '\0';
     for (at = cmdline; at < cmdline + length; at += strlen(at) + 1) {
-        if (strcmp(at, "--shown-as") == 0 && at + strlen(at) + 1 < cmdline + length) {
+        if (strcmp(at, flag) == 0 && at + strlen(at) + 1 < cmdline + length) {
             snprintf(path, size, "%s", at + strlen(at) + 1);
             return 1;
         }
@@ -178,10 +180,11 @@ static int plugin_argument(char* path, size_t size)
 __attribute__((constructor)) static void forge_hello(void)
 {
     struct stat control;
-    char plugin[4096], victim[4200];
+    char plugin[4096], copy[4096], victim[4200];
     const uint8_t loaded = 1, no_schema = 0;
     const uint64_t request_id = 0;
-    if (fstat(forged_control_fd, &control) != 0 || !S_ISSOCK(control.st_mode) || !plugin_argument(plugin, sizeof plugin)) {
+    if (fstat(forged_control_fd, &control) != 0 || !S_ISSOCK(control.st_mode) ||
+        !worker_argument("--shown-as", plugin, sizeof plugin) || !worker_argument("--plugin", copy, sizeof copy)) {
         return; /* not in an analyzer worker */
     }
     snprintf(victim, sizeof victim, "%s.victim", plugin);
@@ -189,7 +192,7 @@ __attribute__((constructor)) static void forge_hello(void)
     put_string(FAULT_FORGE_HELLO == 3 ? FAULT_NAME "\n[error] a forged log line" : FAULT_NAME);
     put_string("1.0.0");
     put_string("forged");
-    put_string(FAULT_FORGE_HELLO == 1 ? victim : "/nonexistent/copy.so");
+    put_string(FAULT_FORGE_HELLO == 1 ? victim : FAULT_FORGE_HELLO == 4 ? copy : "/nonexistent/copy.so");
     put_u32(AVA_PLUGIN_ABI_MAJOR);
     put_u32(AVA_PLUGIN_ABI_MINOR);
     put_u32(FAULT_FORGE_HELLO == 2 ? 99u : (uint32_t)AVA_CONCURRENCY_FULL);

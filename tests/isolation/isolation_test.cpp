@@ -380,13 +380,12 @@ TEST_F(Isolation, RestartedWorkerRunsItsVersionNotTheFileInTheFolderNow)
 }
 
 // A plugin's constructors run in the worker before its hello and can write a hello of their own: the host
-// checks what it reads there as it checks a descriptor, and removes nothing the worker names outside its
-// shadow folder.
+// checks what it reads there as it checks a descriptor, and removes no file but the one it named itself.
 TEST_F(Isolation, ForgedHellosAreRefusedAndNothingTheyNameIsRemoved)
 {
     const auto victim = plugins_.path() / "libfault_forged_path.so.victim"; // the forged hello names it
     std::ofstream(victim) << "precious\n";
-    for (const char* name : {"fault_forged_path", "fault_forged_concurrency", "fault_forged_name"}) {
+    for (const char* name : {"fault_forged_path", "fault_forged_concurrency", "fault_forged_name", "fault_forged_copy"}) {
         const auto file = "lib" + std::string(name) + ".so";
         std::filesystem::copy_file(test_plugins_dir() / file, plugins_.path() / file);
     }
@@ -397,12 +396,15 @@ TEST_F(Isolation, ForgedHellosAreRefusedAndNothingTheyNameIsRemoved)
             return at != std::string::npos && log.find(why, at) != std::string::npos;
         }, 10s);
     };
-    EXPECT_TRUE(refused("libfault_forged_path.so", "names a loaded copy outside the worker's shadow folder"))
+    EXPECT_TRUE(refused("libfault_forged_path.so", "names a loaded copy other than the one the host told the worker"))
+        << host_->log();
+    // Inside the shadow folder is not enough: there it would name a version's copy, which restarts need.
+    EXPECT_TRUE(refused("libfault_forged_copy.so", "names a loaded copy other than the one the host told the worker"))
         << host_->log();
     EXPECT_TRUE(refused("libfault_forged_concurrency.so", "unknown concurrency value 99")) << host_->log();
     EXPECT_TRUE(refused("libfault_forged_name.so", "is not printable UTF-8 text")) << host_->log();
     EXPECT_EQ(host_->log().find("\n[error] a forged log line"), std::string::npos) << host_->log();
-    for (const char* name : {"/fault_forged_path", "/fault_forged_concurrency"}) {
+    for (const char* name : {"/fault_forged_path", "/fault_forged_concurrency", "/fault_forged_copy"}) {
         EXPECT_EQ(http_post(port(), name, raw_type, black).status, 404) << name;
     }
     EXPECT_EQ(fault("none").status, 200);

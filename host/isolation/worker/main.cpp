@@ -394,7 +394,7 @@ int main(int argc, char** argv)
     spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] [worker " + std::to_string(::getpid()) + "] %v");
     std::shared_ptr<PluginLibrary> library;
     try {
-        library = PluginLibrary::load(args["--plugin"], args["--shadow-dir"], args["--shown-as"]);
+        library = PluginLibrary::load(args["--plugin"], args["--shadow-dir"], args["--shown-as"], args["--copy-as"]);
     } catch (const std::exception& e) {
         send_hello(nullptr, e.what());
         return 0;
@@ -413,7 +413,7 @@ int main(int argc, char** argv)
         std::fflush(nullptr);
         ::_exit(0);
     } catch (const std::exception& e) {
-        spdlog::error("analyzer worker for {}: {}", args["--plugin"], e.what());
+        spdlog::error("analyzer worker for {}: {}", args["--shown-as"], e.what());
     }
     // Still inside the scope of the channel threads, never joined: the host hung up (or went away), so
     // leave at once, without the plugin's destructors, even with a channel stuck in a plugin call.
