@@ -24,8 +24,8 @@ inline constexpr std::chrono::seconds crash_window{60};
 
 class IsolatedPlugin : public loading::LoadedPlugin, public std::enable_shared_from_this<IsolatedPlugin> {
 public:
-    // Copies `file` (VersionCopy) and starts the first worker on the copy. Throws loading::PluginLoadError when the plugin is
-    // refused, crashes while loading or misses its load deadline.
+    // Copies `file` (VersionCopy) and starts the first worker on the copy. Throws loading::PluginLoadError
+    // when the plugin is refused, crashes while loading or misses its load deadline.
     static std::shared_ptr<IsolatedPlugin> load(const std::filesystem::path& file,
                                                 const loading::IsolationSettings& settings,
                                                 const std::filesystem::path& shadow_dir);
