@@ -38,34 +38,45 @@ def analyzer_args(protocol, analyzer):
 
 
 class Server:
-    """A server process that reports its port: the floors print "port N", the host writes --ready-file."""
+    """A server process that reports its port: the floors and peers print "port N" (kept as .port and as
+    .ports[port_key]), the host writes --ready-file (.ports). The environment defaults to the floors' malloc
+    settings."""
 
-    def __init__(self, argv, ready_file=None, port_key=None):
+    def __init__(self, argv, ready_file=None, port_key="port", env=None, name=None, timeout=30):
+        self.name = name or os.path.basename(argv[0])
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE if ready_file is None else self.log,
-                                     stderr=self.log, env=dict(os.environ, **FLOOR_MALLOC))
+                                     stderr=self.log, env=dict(os.environ, **FLOOR_MALLOC) if env is None else env)
         self.port = None
-        deadline = time.time() + 30
+        self.ports = {}
+        deadline = time.time() + timeout
         if ready_file is None:
             line = self.proc.stdout.readline().decode()
             if not line.startswith("port "):
-                raise RuntimeError(f"{argv[0]} did not start: {line!r}")
+                raise RuntimeError(f"{self.name} did not start: {line!r} {self.tail()}")
             self.port = int(line.split()[1])
+            self.ports[port_key] = self.port
             return
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"{argv[0]} exited: {self.log.read().decode()[-2000:]}")
+                raise RuntimeError(f"{self.name} exited: {self.tail()}")
             if os.path.exists(ready_file) and os.path.getsize(ready_file) > 0:
                 with open(ready_file) as f:
                     self.ports = json.load(f)
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"{argv[0]} not ready in 30 s")
+        raise RuntimeError(f"{self.name} not ready in {timeout} s")
+
+    def tail(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-2000:]
 
     @property
     def pid(self):
         return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -199,16 +210,21 @@ def main():
     if args.soak > 0:
         results["soak"] = soak(build, bench_plugins, tmp, args.soak)
 
-    out_dir = os.path.join(build, "bench-results")
-    os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, results["when"].replace(":", "") + ".json")
-    with open(out, "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"raw results: {out}")
+    write_results(build, "", results)
     if failures:
         print("FAILED runs (loss or mismatch):\n  " + "\n  ".join(failures))
         return 1
     return 0
+
+
+def write_results(build, prefix, results):
+    """Writes `results` to <build>/bench-results/<prefix><results["when"]>.json and says where."""
+    out_dir = os.path.join(build, "bench-results")
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, prefix + results["when"].replace(":", "") + ".json")
+    with open(out, "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"raw results: {out}")
 
 
 def decode_floor(build, seconds, threads):

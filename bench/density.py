@@ -23,14 +23,13 @@ import argparse
 import datetime
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import analyzer_args, fmt  # noqa: E402
+from bench import Server, analyzer_args, fmt, write_results  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -56,51 +55,6 @@ def test_image(tmp, frame_index):
     path = os.path.join(tmp, f"vtest-{frame_index}.png")
     cv2.imwrite(path, frame)
     return path
-
-
-class Server:
-    def __init__(self, name, argv, ready_file=None, env=None):
-        self.name = name
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE if ready_file is None else self.log,
-                                     stderr=self.log, env=env)
-        self.ports = {}
-        deadline = time.time() + 60
-        if ready_file is None:  # the peer prints "port N"
-            line = self.proc.stdout.readline().decode()
-            if not line.startswith("port "):
-                raise RuntimeError(f"{name} did not start: {line!r} {self.tail()}")
-            self.ports["grpc_port"] = int(line.split()[1])
-            return
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{name} exited: {self.tail()}")
-            if os.path.exists(ready_file) and os.path.getsize(ready_file) > 0:
-                with open(ready_file) as f:
-                    self.ports = json.load(f)
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{name} not ready in 60 s")
-
-    def tail(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-2000:]
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def tree_cpu_seconds(root_pid):
@@ -340,14 +294,16 @@ def main():
         host = peer = None
         if "host" in servers:
             ready = os.path.join(tmp, "host.ready")
-            host = Server("host", [os.path.join(args.build_dir, "host", "ava-extension-host"), "--http-port", "0",
-                                   "--grpc-port", "0", "--bind", "127.0.0.1", "--plugins-dir",
-                                   os.path.join(args.build_dir, "plugins-out"), "--log-level", "warn",
-                                   "--ready-file", ready] + args.host_args.split(), ready_file=ready)
+            host = Server([os.path.join(args.build_dir, "host", "ava-extension-host"), "--http-port", "0",
+                           "--grpc-port", "0", "--bind", "127.0.0.1", "--plugins-dir",
+                           os.path.join(args.build_dir, "plugins-out"), "--log-level", "warn",
+                           "--ready-file", ready] + args.host_args.split(),
+                          ready_file=ready, env=dict(os.environ), name="host", timeout=60)
             started.append(host)
         if "peer" in servers:
-            peer = Server("peer", [sys.executable, os.path.join(HERE, "peers", "python_grpc_peer.py"), "--port", "0",
-                                   "--threads", str(args.peer_threads or args.max_streams)])
+            peer = Server([sys.executable, os.path.join(HERE, "peers", "python_grpc_peer.py"), "--port", "0",
+                           "--threads", str(args.peer_threads or args.max_streams)],
+                          port_key="grpc_port", env=dict(os.environ), name="peer", timeout=60)
             started.append(peer)
         print(f"density: 30-fps streams with every frame acked on time (>= {args.on_time:.2f} of the rate) and "
               f"p99 < {args.p99_ms:.0f} ms; {args.seconds:g} s per trial (+{args.warmup:g} s warm-up), "
@@ -385,12 +341,7 @@ def main():
             server.stop()
     results["load_average_end"] = os.getloadavg()
     report(results)
-    out_dir = os.path.join(args.build_dir, "bench-results")
-    os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, "density-" + results["when"].replace(":", "") + ".json")
-    with open(out, "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"raw results: {out}")
+    write_results(args.build_dir, "density-", results)
     return 0
 
 

@@ -7,29 +7,17 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-build=""
-prev=""
-for arg in "$@"; do
-  [ "$prev" = "--build-dir" ] && build="$arg"
-  prev="$arg"
-done
+. "$here/lib.sh"
+build=$(build_dir_arg "$@")
 
 "$here/debian-packages.sh"
 "$root/scripts/fetch-models.sh" || echo "density: BlazeFace model not fetched: the faces rows will fail"
 
 if [ -z "$build" ]; then
   build="$root/build-bench"
-  if [ ! -f "$build/build.ninja" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  fi
-  jobs=$(nproc)
-  cmake --build "$build" -j"$jobs" --target ava-extension-host ava-loadgen >/dev/null
-  for plugin in color_intensity faces people motion quality; do
-    cmake --build "$build" -j"$jobs" --target "$plugin" >/dev/null 2>&1 || echo "density: plugin $plugin not built"
-  done
+  configure_bench_build "$build"
+  cmake --build "$build" -j"$(nproc)" --target ava-extension-host ava-loadgen >/dev/null
+  build_plugins "$build" color_intensity faces people motion quality
   set -- --build-dir "$build" "$@"
 fi
-# Debian's interpreter: the packages above install there (a python3 earlier on PATH, e.g. pyenv's, lacks them).
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
-exec "$python" "$here/density.py" "$@"
+exec "$(debian_python)" "$here/density.py" "$@"

@@ -36,7 +36,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench import FLOOR_MALLOC, combined_floor_fps, loadgen, Server, start_host  # noqa: E402
+from bench import FLOOR_MALLOC, combined_floor_fps, loadgen, Server, start_host, write_results  # noqa: E402
 from density import tree_cpu_seconds  # noqa: E402
 
 DATA = "/usr/share/doc/opencv-doc/examples/data"
@@ -233,12 +233,7 @@ def main():
 
     summary = summarise(results["rounds"], connections)
     results["summary"] = summary
-    out_dir = os.path.join(build, "bench-results")
-    os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, "http-score-" + results["when"].replace(":", "") + ".json")
-    with open(out, "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"raw results: {out}")
+    write_results(build, "http-score-", results)
     if failures:
         print("FAILED runs (loss or wrong answer):\n  " + "\n  ".join(failures))
         return 1

@@ -8,24 +8,15 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-build=""
-prev=""
-for arg in "$@"; do
-  [ "$prev" = "--build-dir" ] && build="$arg"
-  prev="$arg"
-done
+. "$here/lib.sh"
+build=$(build_dir_arg "$@")
 
 "$here/debian-packages.sh"
 
 if [ -z "$build" ]; then
   build="$root/build-bench"
-  if [ ! -f "$build/build.ninja" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  fi
+  configure_bench_build "$build"
   cmake --build "$build" -j"$(nproc)" --target ava_bench >/dev/null
   set -- --build-dir "$build" "$@"
 fi
-# Debian's interpreter: the packages above install there (a python3 earlier on PATH, e.g. pyenv's, lacks them).
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
-exec "$python" "$here/http_score.py" "$@"
+exec "$(debian_python)" "$here/http_score.py" "$@"

@@ -6,19 +6,11 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-build="$root/build-bench"
-prev=""
-for arg in "$@"; do
-  [ "$prev" = "--build-dir" ] && build="$arg"
-  prev="$arg"
-done
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-jobs=$(nproc)
+. "$here/lib.sh"
+build=$(build_dir_arg "$@")
+build=${build:-$root/build-bench}
+configure_bench_build "$build"
 # The bundled plugins are built for the idle-memory figure; a plugin that fails to build does not stop the bench.
-cmake --build "$build" -j"$jobs" --target ava_bench >/dev/null
-for plugin in faces people motion quality; do
-  cmake --build "$build" -j"$jobs" --target "$plugin" >/dev/null 2>&1 || echo "bench: plugin $plugin not built (skipped)"
-done
+cmake --build "$build" -j"$(nproc)" --target ava_bench >/dev/null
+build_plugins "$build" faces people motion quality
 exec python3 "$here/bench.py" --build-dir "$build" "$@"

@@ -10,7 +10,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ava_plugin.h>
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
