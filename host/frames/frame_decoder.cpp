@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <string>
@@ -177,6 +178,15 @@ Frame decode_image(std::span<const std::uint8_t> bytes, ImageEncoding encoding, 
     frame.format = plan.gray ? AVA_PIXEL_FORMAT_GRAY8 : AVA_PIXEL_FORMAT_BGR24;
     frame.sent_width = static_cast<std::uint32_t>(header.width);
     frame.sent_height = static_cast<std::uint32_t>(header.height);
+    // imdecode turns a JPEG as its EXIF orientation says: then the picture sent is the header's size turned
+    // a quarter, and adapt() must aim at that shape (at any DCT scale) or it would squash the picture.
+    const auto cols = static_cast<std::int64_t>(frame.image.cols);
+    const auto rows = static_cast<std::int64_t>(frame.image.rows);
+    const auto width = static_cast<std::int64_t>(header.width);
+    const auto height = static_cast<std::int64_t>(header.height);
+    if (std::llabs(cols * width - rows * height) < std::llabs(cols * height - rows * width)) {
+        std::swap(frame.sent_width, frame.sent_height);
+    }
     adapt(frame, request);
     return frame;
 }

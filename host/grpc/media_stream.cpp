@@ -376,8 +376,7 @@ void MediaStream::skip(Slot& s)
     acknowledge_without_inferences(s);
     s.outcome = metrics::Outcome::skipped;
     s.state = Slot::State::done;
-    // Only its acknowledgement is left to send: give back the embedded bytes and their budget now.
-    s.memory.release();
+    s.memory.release(); // only its acknowledgement is left to send: give back the embedded bytes now
     s.request.mutable_media_sample()->clear_content_bytes();
     if (series_ != nullptr) {
         series_->count(s.outcome);
@@ -473,6 +472,13 @@ void MediaStream::complete(Slot& s)
 {
     s.ticket.reset();
     --analysing_;
+    // Only its acknowledgement is left to send, which may wait behind earlier frames or a client slow to
+    // read (a "latest" stream keeps up to latest_ring frames unacknowledged): free its budget now, and the
+    // bytes of a big embedded frame (small ones keep their capacity for the slot's next message).
+    s.memory.release();
+    if (s.request.media_sample().content_bytes().bytes().capacity() > keep_frame_bytes_up_to) {
+        s.request.mutable_media_sample()->clear_content_bytes();
+    }
     analysis_average_us_ = frames_timed_++ == 0 ? s.took_us : 0.8 * analysis_average_us_ + 0.2 * s.took_us;
     if (series_ != nullptr) {
         series_->count(s.outcome);

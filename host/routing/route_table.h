@@ -11,8 +11,9 @@ namespace ava::routing {
 
 // What a gRPC stream does when its frames arrive faster than its analyzer finishes them.
 //   queue:  every frame is analysed, in order; the wait grows up to the admission limits (the default).
-//   latest: when the analyzer is free again, only the newest waiting frame is analysed; the older waiting
-//           ones are acknowledged at once with no inferences (counted as skipped), so answers stay fresh.
+//   latest: a waiting frame is skipped as soon as a newer one arrives, so the analyzer always takes the
+//           newest; skipped frames are acknowledged with no inferences, in order behind the frame being
+//           analysed (counted as skipped), so answers stay fresh.
 enum class Overload { queue, latest };
 
 struct Route {

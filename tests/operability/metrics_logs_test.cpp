@@ -96,6 +96,10 @@ TEST(Metrics, CountersAndHistogramsMatchTheFramesSent)
     // gRPC: 5 with inferences, 4 with none.
     EXPECT_EQ(run_stream(host.grpc_port(), "probe", 5), 5);
     EXPECT_EQ(run_stream(host.grpc_port(), R"({"analyzer":"probe","parameters":{"mode":"empty"}})", 4), 4);
+    // The server ends its side of a stream just after the client has its status: wait for that.
+    EXPECT_TRUE(eventually([&] {
+        return sample_sum(http_request(port, "GET", "/metrics").body, "ava_grpc_streams_open") == 0;
+    }));
 
     const auto scrape = http_request(port, "GET", "/metrics");
     ASSERT_EQ(scrape.status, 200) << scrape.body;

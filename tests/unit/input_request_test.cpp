@@ -86,6 +86,31 @@ TEST(DecodeImage, JpegArrivesAtTheDeclaredScaleInGrayAndKeepsWhatWasSent)
     cv::Mat full_gray;
     cv::cvtColor(decode_image(jpeg, ImageEncoding::jpeg, nullptr).image, full_gray, cv::COLOR_BGR2GRAY);
     EXPECT_NEAR(cv::mean(frame.image)[0], cv::mean(full_gray)[0], 1.0);
+    // Decoded by libjpeg at 1/4 (the DCT scale), not decoded whole and shrunk after: the two differ.
+    const cv::Mat encoded(1, static_cast<int>(jpeg.size()), CV_8UC1, const_cast<std::uint8_t*>(jpeg.data()));
+    EXPECT_EQ(cv::norm(frame.image, cv::imdecode(encoded, cv::IMREAD_REDUCED_GRAYSCALE_4), cv::NORM_INF), 0.0);
+    cv::Mat shrunk_after;
+    cv::resize(full_gray, shrunk_after, frame.image.size(), 0, 0, cv::INTER_AREA);
+    EXPECT_GT(cv::norm(frame.image, shrunk_after, cv::NORM_INF), 0.0);
+}
+
+// A JPEG whose EXIF orientation turns it a quarter (6: rotate 90 clockwise) is decoded turned by OpenCV;
+// what the analyzer gets must keep the turned picture's shape at any scale, not be squashed into the header's.
+TEST(DecodeImage, ExifTurnedJpegKeepsItsTurnedShape)
+{
+    auto jpeg = jpeg_of(pattern(160, 80));
+    // APP1 "Exif": a little-endian TIFF header and one IFD entry, Orientation (0x0112) SHORT = 6.
+    const std::vector<std::uint8_t> app1 = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 0x2A, 0,
+                                            8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0};
+    jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+    ASSERT_EQ(decode_image(jpeg, ImageEncoding::jpeg, nullptr).image.size(), cv::Size(80, 160)); // turned
+    for (const auto& request : {InputRequest{.pixel_formats = gray_bit, .min_width = 20, .min_height = 20},
+                                InputRequest{.pixel_formats = gray_bit, .min_width = 100, .min_height = 100}}) {
+        const auto frame = decode_image(jpeg, ImageEncoding::jpeg, nullptr, request);
+        EXPECT_EQ(frame.image.rows, 2 * frame.image.cols) << frame.image.size();
+        EXPECT_EQ(frame.sent_width, 80u);
+        EXPECT_EQ(frame.sent_height, 160u);
+    }
 }
 
 TEST(DecodeImage, PngShrinksAfterDecodingToTheSameSizeAsJpegWould)
