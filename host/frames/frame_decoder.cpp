@@ -103,12 +103,14 @@ DecodePlan decode_plan_for(const ImageHeader& header, ImageEncoding encoding, co
 {
     DecodePlan plan;
     plan.gray = delivered_format(AVA_PIXEL_FORMAT_BGR24, request) == AVA_PIXEL_FORMAT_GRAY8;
-    plan.bytes = header.decode_bytes;
+    const FrameSize sent{static_cast<std::uint32_t>(header.width), static_cast<std::uint32_t>(header.height)};
+    const auto decoded_format = plan.gray ? AVA_PIXEL_FORMAT_GRAY8 : AVA_PIXEL_FORMAT_BGR24;
     if (encoding != ImageEncoding::jpeg) {
         plan.flags = plan.gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+        // adapt() then shrinks the whole picture into a buffer of its own.
+        plan.bytes = header.decode_bytes + adaptation_of(sent, decoded_format, sent, request).bytes;
         return plan;
     }
-    const FrameSize sent{static_cast<std::uint32_t>(header.width), static_cast<std::uint32_t>(header.height)};
     const int by = reduction_for(sent, request);
     switch (by) {
     case 2: plan.flags = plan.gray ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2; break;
@@ -120,6 +122,9 @@ DecodePlan decode_plan_for(const ImageHeader& header, ImageEncoding encoding, co
     // A progressive JPEG's coefficient buffers stay full size; only the output shrinks.
     plan.bytes = header.decode_bytes - header.width * header.height * 3 +
                  sides(header.width) * sides(header.height) * (plan.gray ? 1U : 3U);
+    // adapt() allocates the delivered frame when the scaled decode is not it already (an exact size).
+    const FrameSize decoded{static_cast<std::uint32_t>(sides(header.width)), static_cast<std::uint32_t>(sides(header.height))};
+    plan.bytes += adaptation_of(decoded, decoded_format, sent, request).bytes;
     return plan;
 }
 

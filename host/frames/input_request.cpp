@@ -172,20 +172,33 @@ ava_pixel_format delivered_format(ava_pixel_format natural, const InputRequest& 
     return natural; // unreachable: input_request_of leaves at least one known format in a non-empty set
 }
 
+Adaptation adaptation_of(FrameSize now, ava_pixel_format format, FrameSize sent, const InputRequest& request) noexcept
+{
+    Adaptation a{now, format};
+    if (request.declares_nothing()) {
+        return a;
+    }
+    a.size = delivered_size(sent, request);
+    a.format = delivered_format(format, request);
+    a.resize = !(a.size == now);
+    a.convert = a.format != format;
+    if (a.resize || a.convert) {
+        a.bytes = std::uint64_t{a.size.width} * a.size.height * static_cast<std::uint64_t>(channels_of(a.format));
+    }
+    return a;
+}
+
 void adapt(Frame& frame, const InputRequest& request)
 {
-    if (request.declares_nothing()) {
-        return;
-    }
     const FrameSize now{static_cast<std::uint32_t>(frame.image.cols), static_cast<std::uint32_t>(frame.image.rows)};
     // The target follows from what was sent: a JPEG may arrive here decoded at its DCT scale already.
     const FrameSize sent = frame.sent_width != 0 ? FrameSize{frame.sent_width, frame.sent_height} : now;
-    const auto size = delivered_size(sent, request);
-    const auto format = delivered_format(frame.format, request);
-    const bool resize = !(size == now);
-    if (!resize && format == frame.format) {
+    const Adaptation a = adaptation_of(now, frame.format, sent, request);
+    if (!a.resize && !a.convert) {
         return;
     }
+    const auto size = a.size;
+    const auto format = a.format;
     cv::Mat pixels = frame.image;
     const auto convert = [&] {
         if (format != frame.format) {
@@ -199,7 +212,7 @@ void adapt(Frame& frame, const InputRequest& request)
     if (convert_first) {
         convert();
     }
-    if (resize) {
+    if (a.resize) {
         cv::Mat resized;
         const bool shrinking = size.width <= now.width && size.height <= now.height;
         cv::resize(pixels, resized, cv::Size(static_cast<int>(size.width), static_cast<int>(size.height)), 0, 0,

@@ -48,6 +48,17 @@ int reduction_for(FrameSize sent, const InputRequest& request) noexcept;
 FrameSize delivered_size(FrameSize sent, const InputRequest& request) noexcept;
 ava_pixel_format delivered_format(ava_pixel_format natural, const InputRequest& request) noexcept;
 
+// What adapt() makes of pixels that arrive at `now` in `format` for a frame sent at `sent`: the delivered
+// size and format, and how many bytes it allocates for them (0 when the pixels are right already), so a
+// decoder can reserve those in the memory budget before it decodes.
+struct Adaptation {
+    FrameSize size;
+    ava_pixel_format format = AVA_PIXEL_FORMAT_UNKNOWN;
+    bool resize = false, convert = false;
+    std::uint64_t bytes = 0;
+};
+Adaptation adaptation_of(FrameSize now, ava_pixel_format format, FrameSize sent, const InputRequest& request) noexcept;
+
 // Converts and shrinks `frame` in place to what `request` asks for, once: a frame already right is left as
 // it is (still pointing at the sender's bytes). The result owns its pixels otherwise.
 void adapt(Frame& frame, const InputRequest& request);

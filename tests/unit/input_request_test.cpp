@@ -94,6 +94,27 @@ TEST(DecodeImage, JpegArrivesAtTheDeclaredScaleInGrayAndKeepsWhatWasSent)
     EXPECT_GT(cv::norm(frame.image, shrunk_after, cv::NORM_INF), 0.0);
 }
 
+// The buffer adapt() allocates is a frame's memory too: an exact size far above what was sent is reserved in
+// the budget before decoding (one such declaration must not let small frames take 3 MB each unaccounted).
+TEST(DecodeImage, TheDeliveredFrameIsReservedInTheBudget)
+{
+    const InputRequest exact_1000{.pixel_formats = rgb_bit, .min_width = 1000, .min_height = 1000, .exact_size = true};
+    for (const char* ext : {".png", ".jpg"}) {
+        SCOPED_TRACE(ext);
+        std::vector<std::uint8_t> small;
+        cv::imencode(ext, pattern(16, 16), small);
+        const auto encoding = std::string(ext) == ".png" ? ImageEncoding::png : ImageEncoding::jpeg;
+        runtime::MemoryBudget tight(100'000); // room for decoding 16x16, not for the 1000x1000 delivered
+        const auto others = tight.try_reserve(50'000); // (a frame alone may exceed the budget: others are in flight)
+        ASSERT_TRUE(others.has_value());
+        EXPECT_THROW(decode_image(small, encoding, &tight, exact_1000), FrameBudgetExceeded);
+        runtime::MemoryBudget enough(4'000'000);
+        const auto frame = decode_image(small, encoding, &enough, exact_1000);
+        EXPECT_EQ(frame.image.size(), cv::Size(1000, 1000));
+        EXPECT_GE(enough.in_use(), 3'000'000u); // held while the frame lives
+    }
+}
+
 // A JPEG whose EXIF orientation turns it a quarter (6: rotate 90 clockwise) is decoded turned by OpenCV;
 // what the analyzer gets must keep the turned picture's shape at any scale, not be squashed into the header's.
 TEST(DecodeImage, ExifTurnedJpegKeepsItsTurnedShape)
