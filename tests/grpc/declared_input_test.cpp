@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <functional>
 #include <memory>
@@ -137,6 +138,51 @@ TEST_P(DeclaredInput, RawFramesAreConvertedAndShrunkOnce)
     spec.shm_length = shm.bytes().size();
     const auto sample = [&] { return shared_sample(2, 7, 0, raw.size()); };
     expect_delivered_over_grpc(spec, sample);
+}
+
+// The pixels themselves, not only the shape: a solid BGR frame (with row padding) reaches each probe in its
+// own channel order, through its stride, also through a worker's frame arena.
+TEST_P(DeclaredInput, RawPixelsArriveInTheDeclaredChannelOrder)
+{
+    constexpr std::uint32_t width = 800, height = 600, stride = width * 3 + 16;
+    const auto raw = solid_raw_frame(width, height, stride, {10, 200, 30});
+    cv::Mat gray;
+    cv::cvtColor(cv::Mat(1, 1, CV_8UC3, cv::Scalar(10, 200, 30)), gray, cv::COLOR_BGR2GRAY);
+    const auto gray_text = "pixel " + std::to_string(gray.at<std::uint8_t>(0, 0));
+    const std::string type = "image/x-raw; width=800; height=600; format=bgr24; stride=" + std::to_string(stride);
+    const auto last_pixel = [&](const std::string& analyzer) {
+        const auto reply = http_post(host_->http_port(), "/" + analyzer + "?mode=lastpixel", type, raw);
+        EXPECT_EQ(reply.status, 200) << reply.body;
+        return reply.body;
+    };
+    EXPECT_NE(last_pixel("probe").find(R"("pixel 10,200,30")"), std::string::npos) << last_pixel("probe");
+    EXPECT_NE(last_pixel("probe_exact").find(R"("pixel 30,200,10")"), std::string::npos) << last_pixel("probe_exact");
+    EXPECT_NE(last_pixel("probe_gray").find("\"" + gray_text + "\""), std::string::npos) << last_pixel("probe_gray");
+
+    SharedMemoryFile shm(raw.size());
+    shm.write(0, raw);
+    DescriptorSpec spec;
+    spec.width = width;
+    spec.height = height;
+    spec.stride = stride;
+    spec.shm_handle = shm.name();
+    spec.shm_length = shm.bytes().size();
+    const auto sample = [&] { return shared_sample(2, 7, 0, raw.size()); };
+    const auto over_shm = [&](const std::string& analyzer) {
+        spec.extension_configuration = R"({"analyzer":")" + analyzer + R"(","parameters":{"mode":"lastpixel"}})";
+        StreamClient client(make_channel(host_->grpc_port()));
+        MediaStreamMessage reply;
+        EXPECT_TRUE(client.send(descriptor_message(spec)));
+        EXPECT_TRUE(client.read(reply));
+        EXPECT_TRUE(client.send(sample()));
+        EXPECT_TRUE(client.read(reply));
+        client.writes_done();
+        EXPECT_TRUE(client.drain_and_finish().ok());
+        return classifications(reply);
+    };
+    EXPECT_EQ(over_shm("probe"), std::vector<std::string>{"pixel 10,200,30"});
+    EXPECT_EQ(over_shm("probe_exact"), std::vector<std::string>{"pixel 30,200,10"});
+    EXPECT_EQ(over_shm("probe_gray"), std::vector<std::string>{gray_text});
 }
 
 TEST_P(DeclaredInput, AnalyzersListingShowsTheDeclaration)

@@ -13,6 +13,8 @@
  *   hugeignored    emits a 100 MB text, ignores the host's refusal and returns OK
  *   frameinfo      two classifications: "frame <W>x<H>/<pixel format>" of the frame process() got and
  *                  "stream <W>x<H>/<pixel format>" of what open_stream's info said
+ *   lastpixel      one classification "pixel <b0>,<b1>,..." of the bytes of the frame's bottom-right pixel
+ *                  (through its stride: the channel order and the row layout the plugin was handed)
  * Built with PROBE_INPUT_FORMATS / PROBE_INPUT_MIN_WIDTH / PROBE_INPUT_MIN_HEIGHT / PROBE_INPUT_FLAGS, it
  * declares that input (ABI 1.2).
  */
@@ -24,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED, MODE_THIRD_FAILS, MODE_FRAMEINFO } probe_mode;
+typedef enum { MODE_ALL, MODE_EMPTY, MODE_FAIL, MODE_SLOW, MODE_WILD, MODE_BADUTF8, MODE_HUGE, MODE_HUGEIGNORED, MODE_THIRD_FAILS, MODE_FRAMEINFO, MODE_LASTPIXEL } probe_mode;
 
 #define PROBE_HUGE_BYTES (100u * 1024u * 1024u)
 
@@ -72,6 +74,7 @@ static ava_status probe_open(void* instance, const ava_stream_info* info, void**
               : has_mode(info->parameters_json, "hugeignored") ? MODE_HUGEIGNORED
               : has_mode(info->parameters_json, "everythirdfails") ? MODE_THIRD_FAILS
               : has_mode(info->parameters_json, "frameinfo") ? MODE_FRAMEINFO
+              : has_mode(info->parameters_json, "lastpixel") ? MODE_LASTPIXEL
                                                         : MODE_ALL;
     snprintf(s->stream, sizeof s->stream, "stream %ux%u/%d", info->width, info->height, (int)info->pixel_format);
     *session = s;
@@ -102,6 +105,21 @@ static ava_status probe_process(void* session, const ava_frame* frame, const ava
         snprintf(got, sizeof got, "frame %s/%d", size, (int)frame->pixel_format);
         if (sink->classification(sink->context, NULL, got, 1.0f) != AVA_STATUS_OK) return AVA_STATUS_INTERNAL;
         return sink->classification(sink->context, NULL, s->stream, 1.0f);
+    }
+    case MODE_LASTPIXEL: {
+        const unsigned channels = frame->pixel_format == AVA_PIXEL_FORMAT_GRAY8                                   ? 1u
+                                  : frame->pixel_format == AVA_PIXEL_FORMAT_BGRA32 ||
+                                            frame->pixel_format == AVA_PIXEL_FORMAT_RGBA32 ? 4u
+                                                                                           : 3u;
+        const uint8_t* last = frame->data + (size_t)(frame->height - 1) * frame->stride_bytes +
+                              (size_t)(frame->width - 1) * channels;
+        char got[64];
+        int at = snprintf(got, sizeof got, "pixel %u", last[0]);
+        unsigned c;
+        for (c = 1; c < channels; ++c) {
+            at += snprintf(got + at, sizeof got - (size_t)at, ",%u", last[c]);
+        }
+        return sink->classification(sink->context, NULL, got, 1.0f);
     }
     case MODE_FAIL:
         snprintf(error->message, sizeof error->message, "probe: failure requested (mode 'fail')");
