@@ -63,11 +63,12 @@ protected:
     }
     void TearDown() override { ASSERT_TRUE(host_->running()) << host_->log(); }
 
-    // What the probe named `analyzer` says about one frame sent over gRPC with `spec` and `sample`.
+    // What the probe named `analyzer`, in `mode`, says about one frame sent over gRPC with `spec` and `sample`.
     std::vector<std::string> over_grpc(const std::string& analyzer, DescriptorSpec spec,
-                                       const std::function<MediaStreamMessage()>& sample)
+                                       const std::function<MediaStreamMessage()>& sample,
+                                       const std::string& mode = "frameinfo")
     {
-        spec.extension_configuration = R"({"analyzer":")" + analyzer + R"(","parameters":{"mode":"frameinfo"}})";
+        spec.extension_configuration = R"({"analyzer":")" + analyzer + R"(","parameters":{"mode":")" + mode + R"("}})";
         StreamClient client(make_channel(host_->grpc_port()));
         MediaStreamMessage reply;
         EXPECT_TRUE(client.send(descriptor_message(spec)));
@@ -97,6 +98,19 @@ protected:
         const auto reply = http_post(host_->http_port(), "/" + analyzer + "?mode=frameinfo", content_type, body);
         EXPECT_EQ(reply.status, 200) << reply.body;
         return reply.body;
+    }
+
+    // A descriptor for `raw` (BGR24 with `stride`) in the shared-memory file `shm`.
+    static DescriptorSpec shared_memory_spec(SharedMemoryFile& shm, std::uint32_t width, std::uint32_t height,
+                                             std::uint32_t stride)
+    {
+        DescriptorSpec spec;
+        spec.width = width;
+        spec.height = height;
+        spec.stride = stride;
+        spec.shm_handle = shm.name();
+        spec.shm_length = shm.bytes().size();
+        return spec;
     }
 
     TempDir plugins_;
@@ -130,14 +144,8 @@ TEST_P(DeclaredInput, RawFramesAreConvertedAndShrunkOnce)
 
     SharedMemoryFile shm(raw.size());
     shm.write(0, raw);
-    DescriptorSpec spec;
-    spec.width = width;
-    spec.height = height;
-    spec.stride = stride;
-    spec.shm_handle = shm.name();
-    spec.shm_length = shm.bytes().size();
     const auto sample = [&] { return shared_sample(2, 7, 0, raw.size()); };
-    expect_delivered_over_grpc(spec, sample);
+    expect_delivered_over_grpc(shared_memory_spec(shm, width, height, stride), sample);
 }
 
 // The pixels themselves, not only the shape: a solid BGR frame (with row padding) reaches each probe in its
@@ -161,25 +169,9 @@ TEST_P(DeclaredInput, RawPixelsArriveInTheDeclaredChannelOrder)
 
     SharedMemoryFile shm(raw.size());
     shm.write(0, raw);
-    DescriptorSpec spec;
-    spec.width = width;
-    spec.height = height;
-    spec.stride = stride;
-    spec.shm_handle = shm.name();
-    spec.shm_length = shm.bytes().size();
+    const auto spec = shared_memory_spec(shm, width, height, stride);
     const auto sample = [&] { return shared_sample(2, 7, 0, raw.size()); };
-    const auto over_shm = [&](const std::string& analyzer) {
-        spec.extension_configuration = R"({"analyzer":")" + analyzer + R"(","parameters":{"mode":"lastpixel"}})";
-        StreamClient client(make_channel(host_->grpc_port()));
-        MediaStreamMessage reply;
-        EXPECT_TRUE(client.send(descriptor_message(spec)));
-        EXPECT_TRUE(client.read(reply));
-        EXPECT_TRUE(client.send(sample()));
-        EXPECT_TRUE(client.read(reply));
-        client.writes_done();
-        EXPECT_TRUE(client.drain_and_finish().ok());
-        return classifications(reply);
-    };
+    const auto over_shm = [&](const std::string& analyzer) { return over_grpc(analyzer, spec, sample, "lastpixel"); };
     EXPECT_EQ(over_shm("probe"), std::vector<std::string>{"pixel 10,200,30"});
     EXPECT_EQ(over_shm("probe_exact"), std::vector<std::string>{"pixel 30,200,10"});
     EXPECT_EQ(over_shm("probe_gray"), std::vector<std::string>{gray_text});
